@@ -83,9 +83,7 @@ df[TARGET] = (df[TARGET] == POSITIVE_CLASS).astype("int64")
 # %% split
 X = df.drop(columns=[TARGET])
 y = df[TARGET]
-X_train, X_test, y_train, y_test = train_test_split(
-    X, y, test_size=TEST_SIZE, random_state=RANDOM_STATE, stratify=y
-)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=TEST_SIZE, random_state=RANDOM_STATE, stratify=y)
 print(f"train {len(X_train)} rows, test {len(X_test)} rows")
 
 # %% train
@@ -130,9 +128,9 @@ os.makedirs(MODEL_DIR, exist_ok=True)
 os.makedirs(PREDICTIONS_DIR, exist_ok=True)
 os.makedirs(REPORT_DIR, exist_ok=True)
 joblib.dump(model, MODEL_DIR + "/model.joblib")
-pd.DataFrame(
-    {ID_COLUMN: X_test[ID_COLUMN].values, "y_true": y_test.values, "churn_probability": proba}
-).to_csv(PREDICTIONS_DIR + "/test_predictions.csv", index=False)
+pd.DataFrame({ID_COLUMN: X_test[ID_COLUMN].values, "y_true": y_test.values, "churn_probability": proba}).to_csv(
+    PREDICTIONS_DIR + "/test_predictions.csv", index=False
+)
 with open(REPORT_DIR + "/metrics.json", "w") as f:
     json.dump(metrics, f, indent=2, sort_keys=True)
 print(f"saved model to {MODEL_DIR}, metrics to {REPORT_DIR}/metrics.json ({time.time() - start:.1f} s)")

@@ -162,14 +162,10 @@ def _check_frame(frame, config: IngestionConfig):
     rows = len(frame)
     expected = config.params.expected_rows
     if expected is not None and rows != expected:
-        raise RawDataError(
-            f"{config.params.describe()} has {rows} rows, expected {expected} (ingestion.expected_rows)"
-        )
+        raise RawDataError(f"{config.params.describe()} has {rows} rows, expected {expected} (ingestion.expected_rows)")
     bounds = config.contract.rows
     if not bounds.min <= rows <= bounds.max:
-        raise RawDataError(
-            f"source has {rows} rows, outside the data contract's {bounds.min:.0f}–{bounds.max:.0f}"
-        )
+        raise RawDataError(f"source has {rows} rows, outside the data contract's {bounds.min:.0f}–{bounds.max:.0f}")
     return frame
 
 
@@ -204,9 +200,7 @@ def ingest(config: IngestionConfig, *, force: bool = False) -> RawFile:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m level2_pipeline.ingestion", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m level2_pipeline.ingestion", description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="fetch again even if a valid file is there")
     parser.add_argument("--env", default=None, help="Kedro configuration environment (default: local)")
     parser.add_argument("--data-dir", default=None, help="root of the data layers (default: data/)")

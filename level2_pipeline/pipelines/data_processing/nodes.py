@@ -31,7 +31,5 @@ def build_features(clean_data: pd.DataFrame, data_contract: DataContract) -> pd.
     """
     keep = [c for c in (data_contract.id_column, *data_contract.features) if c is not None]
     table = clean_data[keep].copy()
-    table[data_contract.target] = (clean_data[data_contract.target] == data_contract.positive_class).astype(
-        "int64"
-    )
+    table[data_contract.target] = (clean_data[data_contract.target] == data_contract.positive_class).astype("int64")
     return table

@@ -59,9 +59,7 @@ def make_model(data_contract: DataContract, model: ModelParams) -> Pipeline:
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 
 
-def train(
-    x_train: pd.DataFrame, y_train: pd.Series, data_contract: DataContract, model: ModelParams
-) -> Pipeline:
+def train(x_train: pd.DataFrame, y_train: pd.Series, data_contract: DataContract, model: ModelParams) -> Pipeline:
     """Fit on the training split only; the id column is ignored by the column transformer."""
     return make_model(data_contract, model).fit(x_train, y_train)
 
