@@ -58,6 +58,7 @@ class RawFile:
     rows: int
     sha256: str
     fetched: bool
+    matches_record: bool = True
 
 
 @dataclass(frozen=True)
@@ -105,18 +106,27 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def verify(config: IngestionConfig) -> RawFile:
-    """Check an existing raw file against its recorded checksum (the configured one wins over the record)."""
+def verify(config: IngestionConfig, *, strict: bool = True) -> RawFile:
+    """Check an existing raw file against its recorded checksum (the configured one wins over the record).
+
+    Levels 1 and 2 have no other defence, so a mismatch stops them (`strict`). Level 3 validates the content
+    itself: there a mismatch is recorded as lineage and the validation gate decides.
+    """
     target = config.target
     record_file = _record_path(target)
     record: dict[str, Any] = json.loads(record_file.read_text()) if record_file.exists() else {}
     expected = config.params.sha256 or record.get("sha256")
     actual = sha256_of(target)
+    if expected is None and not strict:
+        return RawFile(target, -1, actual, fetched=False, matches_record=False)
     if expected is None:
         # A file put here by hand, with nothing recorded: check its shape once, then record it.
         rows = _check_frame(_read_csv(target, str(target)), config).shape[0]
         _write_record(target, actual, rows, "placed by hand")
         return RawFile(target, rows, actual, fetched=False)
+    if actual != expected and not strict:
+        logger.warning("data: %s differs from its recorded SHA-256: the validation gate decides", _shown(target))
+        return RawFile(target, int(record.get("rows", -1)), actual, fetched=False, matches_record=False)
     if actual != expected:
         raise RawDataError(
             f"{_shown(target)} does not match its recorded SHA-256 (corrupt, truncated or edited): "
@@ -174,10 +184,10 @@ def _write_record(target: Path, sha256: str, rows: int, source: str) -> None:
     _record_path(target).write_text(json.dumps(record, indent=2) + "\n")
 
 
-def ingest(config: IngestionConfig, *, force: bool = False) -> RawFile:
+def ingest(config: IngestionConfig, *, force: bool = False, strict: bool = True) -> RawFile:
     """Make sure a valid raw file is in place; fetch it only when it is missing (or `force`)."""
     if config.target.exists() and not force:
-        return verify(config)
+        return verify(config, strict=strict)
     frame = _check_frame(_fetch(config.params), config)
     config.target.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target and rename: a crash mid-write never leaves a truncated raw file behind.

@@ -1,0 +1,206 @@
+"""`python -m level3_system <command>`: the level-3 system's entry point (the Makefile calls it).
+
+train      run the Prefect flow: gates, level-2 pipelines, MLflow tracking, registry, promotion
+validate   run the two validation gates alone (no training, no registry)
+ui         start the MLflow UI and the Prefect UI on 127.0.0.1
+
+Each command imports only what it needs: `validate` never loads Prefect or MLflow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from level2_pipeline.runner import PROJECT_ROOT, UserFacingError
+from level3_system.settings import Level3Settings, apply_environment, get_settings
+
+logger = logging.getLogger("level3_system")
+METRICS_SHOWN = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "brier")
+
+
+def _shown(path: Path | str) -> str:
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _start_prefect_server_early() -> threading.Thread | None:
+    """In ephemeral mode, start Prefect's temporary server while this process imports and prepares.
+
+    The server is a subprocess that takes ~5–8 s to come up here; the flow would otherwise wait for it before
+    its first task. Started first, it comes up while the main thread imports GX, MLflow and Kedro.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    thread = threading.Thread(target=SubprocessASGIServer().start, name="prefect-server", daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm_imports() -> None:
+    import great_expectations  # noqa: F401
+    import mlflow.sklearn  # noqa: F401
+    from kedro.framework.session import KedroSession  # noqa: F401
+
+
+def format_summary(summary: Any, state_message: str | None = None) -> str:
+    lines = [f"level 3 · flow run {summary.flow_run} · {summary.seconds:.1f} s"]
+    for report in summary.validation:
+        mark = "passed" if report["success"] else "FAILED"
+        passed = report["evaluated"] - len(report["failures"])
+        lines.append(f"  validation  {report['gate']:<12} {passed}/{report['evaluated']} expectations {mark}")
+        lines += [f"      - {failure}" for failure in report["failures"]]
+    docs = next((r["data_docs"] for r in summary.validation if r.get("data_docs")), None)
+    if docs:
+        lines.append(f"  data docs   {_shown(docs)}")
+    if summary.status == "stopped":
+        lines.append("  stopped before training: the registry was not touched")
+        return "\n".join(lines)
+    metrics = "  ".join(f"{k} {summary.metrics[k]:.4f}" for k in METRICS_SHOWN if k in summary.metrics)
+    lines.append(f"  metrics     {metrics}")
+    lines.append(f"  mlflow      run {summary.run_id} (experiment {summary.experiment_id})")
+    lines.append(f"  registry    telco-churn version {summary.model_version} → {summary.status}")
+    lines += [f"      - {reason}" for reason in summary.decision]
+    lines.append(f"  reports     {_shown(summary.reports_dir)}")
+    return "\n".join(lines)
+
+
+def train(settings: Level3Settings) -> int:
+    server = _start_prefect_server_early()
+    _warm_imports()
+    if server is not None:
+        server.join()
+    from level3_system.flows import train as train_flow
+
+    state = train_flow(settings=settings, return_state=True)
+    summary = state.result(raise_on_failure=False)
+    if isinstance(summary, BaseException):
+        message = str(summary)
+        print(f"level 3 failed: {message}", file=sys.stderr)
+        return 1
+    print(format_summary(summary))
+    return 1 if summary.status == "stopped" else 0
+
+
+def validate(settings: Level3Settings) -> int:
+    from level2_pipeline import ingestion
+    from level2_pipeline.runner import run
+    from level3_system.contract import model_input_checks, raw_checks
+    from level3_system.validation import read_csv_for_gate, run_gate
+
+    config = ingestion.load_config(settings.kedro_env, settings.data_root)
+    raw = ingestion.ingest(config, strict=False)
+    data = read_csv_for_gate(raw.path)
+    reports = [
+        data if not hasattr(data, "columns") else run_gate("raw", data, raw_checks(config.contract), settings.reports)
+    ]
+    if reports[0].success:
+        catalog = run(
+            ["data_processing"], env=settings.kedro_env, data_dir=settings.data_root, runtime_params={"level": "level3"}
+        )
+        table = catalog.load("model_input_table")
+        reports.append(run_gate("model_input", table, model_input_checks(config.contract), settings.reports))
+    for report in reports:
+        print(f"{report.summary()}{'' if report.success else ' — FAILED'}")
+        for failure in report.failures:
+            print(f"  - {failure}")
+    docs = next((r.data_docs for r in reports if r.data_docs), None)
+    if docs:
+        print(f"data docs: {_shown(docs)}")
+    return 0 if all(r.success for r in reports) else 1
+
+
+def ui(settings: Level3Settings) -> int:
+    """Start the UIs of the embedded stores (or print the servers' addresses) until Ctrl-C."""
+    bin_dir = Path(sys.executable).parent
+    processes: list[subprocess.Popen[bytes]] = []
+    if settings.embedded_mlflow:
+        processes.append(
+            subprocess.Popen(
+                [
+                    str(bin_dir / "mlflow"),
+                    "ui",
+                    "--backend-store-uri",
+                    settings.resolved_tracking_uri,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "5000",
+                ],
+                cwd=PROJECT_ROOT,
+            )
+        )
+        print("MLflow UI:  http://127.0.0.1:5000")
+    else:
+        print(f"MLflow:     {settings.tracking_uri}")
+    if settings.prefect_api_url or os.environ.get("PREFECT_API_URL"):
+        print(f"Prefect:    {settings.prefect_api_url or os.environ['PREFECT_API_URL']}")
+    else:
+        processes.append(
+            subprocess.Popen([str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", "4200"])
+        )
+        print("Prefect UI: http://127.0.0.1:4200  (flow runs of the embedded mode are kept in .prefect/)")
+    if not processes:
+        return 0
+    print("Ctrl-C stops them.", flush=True)
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return 0
+
+
+def _configure_logging(command: str) -> None:
+    """Plain lines, except under Prefect, which installs its own console format when no root handler exists."""
+    if command != "train":
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    for name in ("level2_pipeline", "level3_system"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    for name in ("great_expectations", "kedro", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+COMMANDS = {"train": train, "validate": validate, "ui": ui}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m level3_system", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=sorted(COMMANDS))
+    args = parser.parse_args(argv)
+    _configure_logging(args.command)
+    try:
+        settings = get_settings()
+    except Exception as exc:  # pydantic's ValidationError: a bad value in conf/ or the environment
+        print(
+            f"level 3: invalid settings (conf/base/level3.yml or CHURN_* variables): {' '.join(str(exc).split())}",
+            file=sys.stderr,
+        )
+        return 2
+    apply_environment(settings)
+    try:
+        return COMMANDS[args.command](settings)
+    except UserFacingError as exc:
+        print(f"level 3 failed: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,177 @@
+"""The level-3 training flow: level 2's pipelines, wrapped in gates, tracking and promotion.
+
+ingest → validate_raw → data_processing (level 2) → validate_model_input → data_science (level 2)
+       → track (MLflow) → register (challenger) → promote (champion?)
+
+Tasks are thin: the work is level 2's nodes (run through Kedro's API, never copied) and the functions of
+`validation`, `tracking` and `registry`. Only tasks that do I/O against something that can blink (the data
+source, the tracking server) retry. A refused gate ends the flow `Failed` before any training, with the
+reasons as its message; the registry is not touched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from prefect.states import Failed
+
+from level2_pipeline import ingestion
+from level2_pipeline.runner import run as run_kedro
+from level3_system.contract import model_input_checks, raw_checks
+from level3_system.registry import Decision, apply_decision, evaluate_candidate, register
+from level3_system.settings import Level3Settings, get_settings
+from level3_system.tracking import TrackedRun, TrainingOutcome, log_training_run
+from level3_system.validation import GateReport, read_csv_for_gate, run_gate
+
+LEVEL = "level3"
+logging.getLogger("level3_system").setLevel(logging.INFO)
+
+
+@dataclass
+class TrainSummary:
+    status: str  # "champion", "challenger" or "stopped"
+    flow_run: str
+    validation: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    run_id: str | None = None
+    experiment_id: str | None = None
+    model_version: str | None = None
+    decision: list[str] = field(default_factory=list)
+    reports_dir: str = ""
+    seconds: float = 0.0
+
+
+def _kedro(settings: Level3Settings, pipeline: str) -> Any:
+    return run_kedro([pipeline], env=settings.kedro_env, data_dir=settings.data_root, runtime_params={"level": LEVEL})
+
+
+@task(name="ingest", cache_policy=NO_CACHE)
+def ingest(settings: Level3Settings) -> ingestion.RawFile:
+    config = ingestion.load_config(settings.kedro_env, settings.data_root)
+    raw = ingestion.ingest(config, strict=False)
+    get_run_logger().info("raw file %s (sha256 %s…)", raw.path, raw.sha256[:12])
+    return raw
+
+
+def _gate_artifact(report: GateReport) -> None:
+    lines = [f"**{report.summary()}**", ""] + [f"- {f}" for f in report.failures]
+    create_markdown_artifact(key=f"gate-{report.gate.replace('_', '-')}", markdown="\n".join(lines))
+
+
+@task(name="validate_raw", cache_policy=NO_CACHE)
+def validate_raw(settings: Level3Settings, raw: ingestion.RawFile) -> GateReport:
+    contract = ingestion.load_config(settings.kedro_env, settings.data_root).contract
+    data = read_csv_for_gate(raw.path)
+    report = data if isinstance(data, GateReport) else run_gate("raw", data, raw_checks(contract), settings.reports)
+    get_run_logger().info(report.summary())
+    _gate_artifact(report)
+    return report
+
+
+@task(name="data_processing", cache_policy=NO_CACHE)
+def data_processing(settings: Level3Settings) -> Any:
+    return _kedro(settings, "data_processing").load("model_input_table")
+
+
+@task(name="validate_model_input", cache_policy=NO_CACHE)
+def validate_model_input(settings: Level3Settings, table: Any) -> GateReport:
+    contract = ingestion.load_config(settings.kedro_env, settings.data_root).contract
+    report = run_gate("model_input", table, model_input_checks(contract), settings.reports)
+    get_run_logger().info(report.summary())
+    _gate_artifact(report)
+    return report
+
+
+@task(name="data_science", cache_policy=NO_CACHE)
+def data_science(settings: Level3Settings, raw: ingestion.RawFile, reports: list[GateReport]) -> TrainingOutcome:
+    catalog = _kedro(settings, "data_science")
+    parameters = catalog.load("parameters")
+    return TrainingOutcome(
+        model=catalog.load("model"),
+        metrics=catalog.load("metrics"),
+        x_train=catalog.load("X_train"),
+        x_test=catalog.load("X_test"),
+        y_train=catalog.load("y_train"),
+        y_test=catalog.load("y_test"),
+        params={k: parameters[k] for k in ("clean", "split", "model", "evaluate") if k in parameters},
+        raw_path=raw.path,
+        raw_sha256=raw.sha256,
+        validation=[r.to_dict() for r in reports],
+    )
+
+
+@task(name="track", cache_policy=NO_CACHE)
+def track(settings: Level3Settings, outcome: TrainingOutcome) -> TrackedRun:
+    tracked = log_training_run(
+        settings, outcome, flow_run_id=str(flow_run.get_id() or "none"), flow_run_name=str(flow_run.get_name())
+    )
+    get_run_logger().info("MLflow run %s (experiment %s)", tracked.run_id, tracked.experiment_id)
+    return tracked
+
+
+@task(name="register", cache_policy=NO_CACHE)
+def register_model(settings: Level3Settings, tracked: TrackedRun) -> str:
+    version = register(settings, tracked.model_uri, tracked.run_id, tracked.model_id)
+    get_run_logger().info("registered %s version %s as challenger", settings.registered_model, version)
+    return version
+
+
+@task(name="promote", cache_policy=NO_CACHE)
+def promote(settings: Level3Settings, outcome: TrainingOutcome, version: str, tracked: TrackedRun) -> Decision:
+    decision = evaluate_candidate(settings, outcome.model, outcome.x_test, outcome.y_test, version)
+    apply_decision(settings, version, tracked.run_id, decision)
+    get_run_logger().info("version %s %s", version, decision.text)
+    create_markdown_artifact(
+        key="promotion",
+        markdown=f"**version {version}: {decision.text.split(':')[0]}**\n\n"
+        + "\n".join(f"- {r}" for r in decision.reasons),
+    )
+    return decision
+
+
+def _write_summary(settings: Level3Settings, summary: TrainSummary) -> None:
+    settings.reports.mkdir(parents=True, exist_ok=True)
+    (settings.reports / "train_summary.json").write_text(json.dumps(asdict(summary), indent=2, default=str) + "\n")
+
+
+@flow(name="train", log_prints=False)
+def train(settings: Level3Settings | None = None) -> Any:
+    """Train, validate, track, register and maybe promote one churn model."""
+    settings = settings or get_settings()
+    started = time.perf_counter()
+    io = {"retries": settings.retries, "retry_delay_seconds": settings.retry_delay_seconds}
+    summary = TrainSummary(status="stopped", flow_run=str(flow_run.get_name()), reports_dir=str(settings.reports))
+
+    raw = ingest.with_options(**io)(settings)
+    reports = [validate_raw(settings, raw)]
+    if reports[-1].success:
+        table = data_processing(settings)
+        reports.append(validate_model_input(settings, table))
+    summary.validation = [r.to_dict() for r in reports]
+    if not reports[-1].success:
+        summary.seconds = time.perf_counter() - started
+        _write_summary(settings, summary)
+        failures = "; ".join(str(f) for f in reports[-1].failures)
+        return Failed(message=f"{reports[-1].summary()}; stopped before training: {failures}", data=summary)
+
+    outcome = data_science(settings, raw, reports)
+    tracked = track.with_options(**io)(settings, outcome)
+    version = register_model.with_options(**io)(settings, tracked)
+    decision = promote.with_options(**io)(settings, outcome, version, tracked)
+
+    summary.status = "champion" if decision.promote else "challenger"
+    summary.metrics = outcome.metrics
+    summary.run_id, summary.experiment_id = tracked.run_id, tracked.experiment_id
+    summary.model_version = version
+    summary.decision = decision.reasons
+    summary.seconds = time.perf_counter() - started
+    _write_summary(settings, summary)
+    return summary

@@ -1,0 +1,165 @@
+"""Typed settings for the level-3 system: `conf/<env>/level3.yml`, then environment variables.
+
+The same code runs embedded (SQLite MLflow, Prefect ephemeral mode, everything under the project folder) or
+against real servers; only settings change. Settings are read once per process (`get_settings`) and checked
+strictly, so a typo in the YAML fails before a flow starts.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from level2_pipeline.runner import PROJECT_ROOT
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InvarianceCheck(_Strict):
+    column: str
+    max_mean_delta: float = Field(ge=0)
+    max_delta: float = Field(ge=0)
+
+
+class DirectionalCheck(_Strict):
+    column: str
+    from_value: str
+    to_value: str
+    min_share: float = Field(ge=0, le=1)
+
+
+class PromotionRules(_Strict):
+    min_roc_auc: float = Field(ge=0, le=1)
+    champion_tolerance: float = Field(ge=0, le=1)
+    invariance: InvarianceCheck | None = None
+    directional: DirectionalCheck | None = None
+
+
+class _ConfSource(PydanticBaseSettingsSource):
+    """The `level3:` block of `conf/base/level3.yml` merged with the run environment's (`conf/local/`)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        from kedro.config import OmegaConfigLoader
+
+        env = os.environ.get("CHURN_KEDRO_ENV") or None
+        loader = OmegaConfigLoader(
+            conf_source=str(PROJECT_ROOT / "conf"),
+            env=env,
+            base_env="base",
+            default_run_env="local",
+            config_patterns={"level3": ["level3*", "level3/**"]},
+        )
+        try:
+            return dict(loader["level3"].get("level3", {}))
+        except KeyError:
+            return {}
+
+
+class Level3Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CHURN_", env_nested_delimiter="__", extra="forbid", frozen=True, populate_by_name=True
+    )
+
+    kedro_env: str | None = None
+    experiment: str = "telco-churn"
+    registered_model: str = "telco-churn"
+    tracking_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("tracking_uri", "CHURN_TRACKING_URI", "MLFLOW_TRACKING_URI")
+    )
+    artifact_location: str | None = None
+    prefect_api_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("prefect_api_url", "CHURN_PREFECT_API_URL", "PREFECT_API_URL")
+    )
+    prefect_home: Path = Path(".prefect")
+    data_dir: Path = Path("data")
+    reports_dir: Path | None = None
+    retries: int = Field(default=2, ge=0)
+    retry_delay_seconds: list[float] = [1, 5]
+    promotion: PromotionRules
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments (tests) > environment variables > conf/ files.
+        return init_settings, env_settings, _ConfSource(settings_cls)
+
+    # Paths are resolved against the project, never the working directory.
+    def _absolute(self, path: Path) -> Path:
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @property
+    def data_root(self) -> Path:
+        return self._absolute(self.data_dir)
+
+    @property
+    def reports(self) -> Path:
+        return self._absolute(self.reports_dir) if self.reports_dir else self.data_root / "08_reporting" / "level3"
+
+    @property
+    def mlflow_home(self) -> Path:
+        return PROJECT_ROOT / ".mlflow"
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        return self.tracking_uri or f"sqlite:///{(self.mlflow_home / 'mlflow.db').as_posix()}"
+
+    @property
+    def resolved_artifact_location(self) -> str | None:
+        if self.artifact_location:
+            return self.artifact_location
+        if self.tracking_uri:  # a server decides where its artifacts go
+            return None
+        return (self.mlflow_home / "artifacts").resolve().as_uri()
+
+    @property
+    def embedded_mlflow(self) -> bool:
+        return self.tracking_uri is None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Level3Settings:
+    return Level3Settings()
+
+
+def apply_environment(settings: Level3Settings) -> None:
+    """Configure the tools through their environment before they are imported.
+
+    Telemetry is off by project, not by machine; Prefect keeps its state in the project (or talks to the
+    configured server); the ephemeral server gets time to start on a slow 2-core machine.
+    """
+    quiet = {
+        "DO_NOT_TRACK": "true",
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+        "ORT_DISABLE_TELEMETRY": "1",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+        "PREFECT_LOGGING_LOG_PRINTS": "false",
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "level2_pipeline,level3_system",
+    }
+    for key, value in quiet.items():
+        os.environ.setdefault(key, value)
+    os.environ["PREFECT_HOME"] = str(settings._absolute(settings.prefect_home))
+    # Kedro would replace Prefect's console handler with level 2's plain one; level 3 only sets levels.
+    os.environ["KEDRO_LOGGING_CONFIG"] = str(PROJECT_ROOT / "conf" / "logging_level3.yml")
+    if settings.prefect_api_url:
+        os.environ["PREFECT_API_URL"] = settings.prefect_api_url
+    if settings.embedded_mlflow:
+        settings.mlflow_home.mkdir(parents=True, exist_ok=True)
