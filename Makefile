@@ -46,6 +46,15 @@ level1: data ## run the level-1 script (raw code)
 level2: data ## run the level-2 Kedro pipeline
 	@$(PY) -m level2_pipeline
 
+level3: env ## train through the level-3 system (Prefect flow, GX gates, MLflow registry)
+	@$(PY) -m level3_system train
+
+validate: env ## run the level-3 validation gates alone (no training)
+	@$(PY) -m level3_system validate
+
+ui: env ## start the MLflow UI and the Prefect UI on 127.0.0.1
+	@$(PY) -m level3_system ui
+
 compare: data ## run every level and print the side-by-side table
 	@$(PY) -m benchmarks.compare
 
@@ -60,9 +69,9 @@ viz: env ## build a static kedro-viz site into data/08_reporting/level2/viz
 	@$(PY) -m level2_pipeline.viz
 
 bench: data ## time the levels end to end and print the overhead ratios
-	@$(PY) benchmarks/bench_levels.py
+	@$(PY) -m benchmarks.bench_levels
 
-clean: ## remove generated data and the environment (keeps data/01_raw)
+clean: ## remove generated data, the MLflow/Prefect stores and the environment (keeps data/01_raw)
 	@find data -mindepth 1 -maxdepth 1 ! -name 01_raw ! -name .gitkeep -exec rm -rf {} + 2>/dev/null || true
-	@rm -rf .venv .tools .pytest_cache .ruff_cache
-	@echo "removed .venv and generated data (data/01_raw kept)"
+	@rm -rf .venv .tools .mlflow .prefect .pytest_cache .ruff_cache
+	@echo "removed .venv, .mlflow, .prefect and generated data (data/01_raw kept)"

@@ -96,22 +96,14 @@ def train(settings: Level3Settings) -> int:
 
 def validate(settings: Level3Settings) -> int:
     from level2_pipeline import ingestion
-    from level2_pipeline.runner import run
-    from level3_system.contract import model_input_checks, raw_checks
-    from level3_system.validation import read_csv_for_gate, run_gate
+    from level3_system.compose import gate_model_input, gate_raw, run_level2
 
     config = ingestion.load_config(settings.kedro_env, settings.data_root)
     raw = ingestion.ingest(config, strict=False)
-    data = read_csv_for_gate(raw.path)
-    reports = [
-        data if not hasattr(data, "columns") else run_gate("raw", data, raw_checks(config.contract), settings.reports)
-    ]
+    reports = [gate_raw(settings, raw.path, config.contract)]
     if reports[0].success:
-        catalog = run(
-            ["data_processing"], env=settings.kedro_env, data_dir=settings.data_root, runtime_params={"level": "level3"}
-        )
-        table = catalog.load("model_input_table")
-        reports.append(run_gate("model_input", table, model_input_checks(config.contract), settings.reports))
+        table = run_level2(settings, "data_processing").load("model_input_table")
+        reports.append(gate_model_input(settings, table, config.contract))
     for report in reports:
         print(f"{report.summary()}{'' if report.success else ' — FAILED'}")
         for failure in report.failures:

@@ -12,7 +12,6 @@ reasons as its message; the registry is not touched.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -24,15 +23,11 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 
 from level2_pipeline import ingestion
-from level2_pipeline.runner import run as run_kedro
-from level3_system.contract import model_input_checks, raw_checks
+from level3_system.compose import gate_model_input, gate_raw, run_level2
 from level3_system.registry import Decision, apply_decision, evaluate_candidate, register
 from level3_system.settings import Level3Settings, get_settings
 from level3_system.tracking import TrackedRun, TrainingOutcome, log_training_run
-from level3_system.validation import GateReport, read_csv_for_gate, run_gate
-
-LEVEL = "level3"
-logging.getLogger("level3_system").setLevel(logging.INFO)
+from level3_system.validation import GateReport
 
 
 @dataclass
@@ -47,10 +42,6 @@ class TrainSummary:
     decision: list[str] = field(default_factory=list)
     reports_dir: str = ""
     seconds: float = 0.0
-
-
-def _kedro(settings: Level3Settings, pipeline: str) -> Any:
-    return run_kedro([pipeline], env=settings.kedro_env, data_dir=settings.data_root, runtime_params={"level": LEVEL})
 
 
 @task(name="ingest", cache_policy=NO_CACHE)
@@ -69,8 +60,7 @@ def _gate_artifact(report: GateReport) -> None:
 @task(name="validate_raw", cache_policy=NO_CACHE)
 def validate_raw(settings: Level3Settings, raw: ingestion.RawFile) -> GateReport:
     contract = ingestion.load_config(settings.kedro_env, settings.data_root).contract
-    data = read_csv_for_gate(raw.path)
-    report = data if isinstance(data, GateReport) else run_gate("raw", data, raw_checks(contract), settings.reports)
+    report = gate_raw(settings, raw.path, contract)
     get_run_logger().info(report.summary())
     _gate_artifact(report)
     return report
@@ -78,13 +68,13 @@ def validate_raw(settings: Level3Settings, raw: ingestion.RawFile) -> GateReport
 
 @task(name="data_processing", cache_policy=NO_CACHE)
 def data_processing(settings: Level3Settings) -> Any:
-    return _kedro(settings, "data_processing").load("model_input_table")
+    return run_level2(settings, "data_processing").load("model_input_table")
 
 
 @task(name="validate_model_input", cache_policy=NO_CACHE)
 def validate_model_input(settings: Level3Settings, table: Any) -> GateReport:
     contract = ingestion.load_config(settings.kedro_env, settings.data_root).contract
-    report = run_gate("model_input", table, model_input_checks(contract), settings.reports)
+    report = gate_model_input(settings, table, contract)
     get_run_logger().info(report.summary())
     _gate_artifact(report)
     return report
@@ -92,7 +82,7 @@ def validate_model_input(settings: Level3Settings, table: Any) -> GateReport:
 
 @task(name="data_science", cache_policy=NO_CACHE)
 def data_science(settings: Level3Settings, raw: ingestion.RawFile, reports: list[GateReport]) -> TrainingOutcome:
-    catalog = _kedro(settings, "data_science")
+    catalog = run_level2(settings, "data_science")
     parameters = catalog.load("parameters")
     return TrainingOutcome(
         model=catalog.load("model"),

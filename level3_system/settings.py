@@ -71,6 +71,8 @@ class Level3Settings(BaseSettings):
     )
 
     kedro_env: str | None = None
+    # Extra Kedro runtime parameters for the composed pipelines, e.g. {"model": {"C": 0.5, "max_iter": 1000}}.
+    kedro_params: dict[str, Any] = {}
     experiment: str = "telco-churn"
     registered_model: str = "telco-churn"
     tracking_uri: str | None = Field(
