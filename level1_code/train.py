@@ -71,7 +71,7 @@ df = pd.read_csv(RAW_DATA)
 print(f"loaded {len(df)} rows from {RAW_DATA}")
 
 # %% clean
-missing = [c for c in NUMERIC_FEATURES + CATEGORICAL_FEATURES + [TARGET] if c not in df.columns]
+missing = [c for c in [ID_COLUMN] + NUMERIC_FEATURES + CATEGORICAL_FEATURES + [TARGET] if c not in df.columns]
 if missing:
     sys.exit(f"level 1 failed: raw data is missing required column(s): {', '.join(missing)}")
 df = df.fillna(FILL_MISSING)

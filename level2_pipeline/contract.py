@@ -79,9 +79,13 @@ class DataContract(BaseModel):
     def features(self) -> list[str]:
         return [name for name, col in self.columns.items() if col.role in ("numeric", "categorical")]
 
-    def require_columns(self, data: pd.DataFrame, *, with_target: bool = True) -> None:
-        """Fail with one line naming every missing column, before any step trips over the first one."""
-        required = [*self.features, *([self.target] if with_target else [])]
+    def require_columns(self, data: pd.DataFrame, *, with_target: bool = True, with_id: bool = True) -> None:
+        """Fail with one line naming every missing column, before any step trips over the first one.
+
+        Training data needs all of them; rows to score (serving) have neither target nor id.
+        """
+        required = [*([self.id_column] if with_id and self.id_column else []), *self.features]
+        required += [self.target] if with_target else []
         missing = [name for name in required if name not in data.columns]
         if missing:
             raise DataContractError(

@@ -1,8 +1,8 @@
 """`make data`: write the raw churn file from its configured source and check it.
 
-Every level reads the same bytes: the file is written once, its SHA-256 and row count are recorded, and each
-later run checks the file against that record before anything trains on it. A corrupt, truncated or edited
-raw file is reported with what to do; it is never silently replaced.
+Every level reads the same bytes: the file is written once, its SHA-256 and row count are recorded, and
+`make data` — the first step of `make level1`, `make level2` and `make compare` — checks the file against that
+record. A corrupt, truncated or edited raw file is reported with what to do; it is never silently replaced.
 """
 
 from __future__ import annotations
@@ -133,7 +133,11 @@ def verify(config: IngestionConfig, *, strict: bool = True) -> RawFile:
             f"delete it and run `make data` to fetch it again, or if you replaced it on purpose, delete "
             f"{_shown(record_file)} and set ingestion.sha256 to null in conf/local/parameters_ingestion.yml"
         )
-    return RawFile(target, int(record.get("rows", -1)), actual, fetched=False)
+    if "rows" not in record:  # checksum from conf, no record yet: count once and record it
+        rows = sum(1 for _ in target.open("rb")) - 1
+        _write_record(target, actual, rows, config.params.describe())
+        record["rows"] = rows
+    return RawFile(target, int(record["rows"]), actual, fetched=False)
 
 
 def _read_csv(location: Any, name: str):

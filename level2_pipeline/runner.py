@@ -18,6 +18,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Set before Kedro is imported, for callers that did not come through the Makefile.
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("KEDRO_LOGGING_CONFIG", str(PROJECT_ROOT / "conf" / "logging.yml"))
+# A Kedro session runs `git status` for its metadata; without this it takes .git/index.lock and can make a
+# concurrent `git commit` in the same checkout fail.
+os.environ.setdefault("GIT_OPTIONAL_LOCKS", "0")
 
 
 class UserFacingError(RuntimeError):

@@ -97,11 +97,6 @@ def test_missing_columns_are_all_listed(
     assert_untouched(previous_outputs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the column check skips the id column, so a raw file without customer_id ends in a KeyError "
-    "traceback at build_features",
-)
 def test_missing_id_column_fails_with_one_line(tmp_path: Path, raw_frame: pd.DataFrame) -> None:
     write_raw(raw_frame.drop(columns=["customer_id"]), tmp_path / "data")
 

@@ -111,7 +111,7 @@ def test_require_columns_without_target_accepts_unlabelled_rows(contract_yaml: d
     contract = DataContract.model_validate(contract_yaml)
     unlabelled = pd.DataFrame(columns=contract.features)
 
-    contract.require_columns(unlabelled, with_target=False)  # serving rows have no label
+    contract.require_columns(unlabelled, with_target=False, with_id=False)  # serving rows: no label, no id
 
     with pytest.raises(DataContractError, match="churn"):
         contract.require_columns(unlabelled)

@@ -62,11 +62,6 @@ def test_clean_lists_every_missing_column_at_once(tiny_raw: pd.DataFrame, tiny_c
         assert column in message, f"missing column {column!r} not named in: {message}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: DataContract.require_columns checks features and target but not the id column, so a raw file "
-    "without customer_id passes clean and fails in build_features with a KeyError",
-)
 def test_clean_rejects_a_raw_file_without_the_id_column(tiny_raw: pd.DataFrame, tiny_contract: DataContract) -> None:
     with pytest.raises(DataContractError, match="customer_id"):
         clean(tiny_raw.drop(columns=["customer_id"]), tiny_contract, FILL_ZERO)

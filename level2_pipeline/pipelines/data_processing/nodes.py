@@ -13,11 +13,12 @@ from level2_pipeline.params import CleanParams
 
 
 def clean(raw: pd.DataFrame, data_contract: DataContract, clean: CleanParams) -> pd.DataFrame:
-    """Check the columns are there, then apply the declared fill rules.
+    """Check the columns are there, then apply the declared fill rules (to every gap, like level 1).
 
     The only known gap is `total_charges` for customers with tenure 0: they have not been billed, so the
-    rule in `parameters_data_processing.yml` fills 0. A missing column fails here with all names listed,
-    not three steps later with a KeyError on the first one.
+    rule in `parameters_data_processing.yml` fills 0. The rule fills every gap, as level 1 does; that gaps
+    occur only at tenure 0 is checked by level 3's raw gate, before this runs. A missing column fails here
+    with all names listed, not three steps later with a KeyError on the first one.
     """
     data_contract.require_columns(raw)
     return raw.fillna(clean.fill_missing)
