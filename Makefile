@@ -52,6 +52,9 @@ level3: env ## train through the level-3 system (Prefect flow, GX gates, MLflow 
 validate: env ## run the level-3 validation gates alone (no training)
 	@$(PY) -m level3_system validate
 
+serve: env ## serve the champion model on http://127.0.0.1:8000 (run make level3 first)
+	@$(PY) -m level3_system serve
+
 ui: env ## start the MLflow UI and the Prefect UI on 127.0.0.1
 	@$(PY) -m level3_system ui
 

@@ -36,6 +36,7 @@ class Column(BaseModel):
     max: float | None = None
     categories: list[str] | None = None
     description: str = ""
+    example: float | int | str | None = None  # shown in the API's schema; a real value, not a placeholder
 
 
 class DataContract(BaseModel):

@@ -70,14 +70,9 @@ class IngestionConfig:
 
 def load_config(env: str | None = None, data_dir: Path | str | None = None) -> IngestionConfig:
     """Read the source, the data contract and the raw file's location (the catalog's) from `conf/`."""
-    from kedro.config import OmegaConfigLoader
+    from level2_pipeline.config import config_loader
 
-    from level2_pipeline.settings import CONFIG_LOADER_ARGS
-
-    runtime_params = {"data_dir": str(Path(data_dir).resolve())} if data_dir is not None else {}
-    loader = OmegaConfigLoader(
-        conf_source=str(PROJECT_ROOT / "conf"), env=env, runtime_params=runtime_params, **CONFIG_LOADER_ARGS
-    )
+    loader = config_loader(env, data_dir)
     parameters = loader["parameters"]
     target = Path(loader["catalog"]["raw_telco_churn"]["filepath"])
     return IngestionConfig(

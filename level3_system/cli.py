@@ -3,6 +3,7 @@
 train      run the Prefect flow: gates, level-2 pipelines, MLflow tracking, registry, promotion
 validate   run the two validation gates alone (no training, no registry)
 ui         start the MLflow UI and the Prefect UI on 127.0.0.1
+serve      serve the champion model with FastAPI on 127.0.0.1:8000
 
 Each command imports only what it needs: `validate` never loads Prefect or MLflow.
 """
@@ -174,7 +175,40 @@ def _configure_logging(command: str) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-COMMANDS = {"train": train, "validate": validate, "ui": ui}
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def serve(settings: Level3Settings) -> int:
+    """Serve the champion with uvicorn; refuse to start without one."""
+    from level3_system.serving.model_store import NoModelError, resolve
+
+    serving = settings.serving
+    try:
+        version = resolve(settings)
+    except NoModelError as exc:
+        print(f"level 3 serve: {exc}", file=sys.stderr)
+        return 1
+    if serving.host not in LOOPBACK and not serving.api_key:
+        logger.warning(
+            "WARNING: binding to %s without an API key: anyone who can reach it can call /predict and "
+            "/admin/reload. Set CHURN_SERVING__API_KEY.",
+            serving.host,
+        )
+    import uvicorn
+
+    from level3_system.serving.app import create_app
+
+    app = create_app(settings)
+    print(
+        f"serving {settings.registered_model}@{serving.model_alias} (version {version.version}) on "
+        f"http://{serving.host}:{serving.port}  — try http://{serving.host}:{serving.port}/docs",
+        flush=True,
+    )
+    uvicorn.run(app, host=serving.host, port=serving.port, log_level="warning", access_log=False)
+    return 0
+
+
+COMMANDS = {"train": train, "validate": validate, "ui": ui, "serve": serve}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,11 +42,16 @@ class Check:
         return f"{self.expectation}({column or ''}){where}"
 
 
-def load_contract(env: str | None = None) -> DataContract:
-    """The contract of the given Kedro environment (`conf/base` merged with `conf/<env>`)."""
-    from level2_pipeline.ingestion import load_config
+def load_parameters(env: str | None = None) -> dict[str, Any]:
+    """All Kedro parameters of the environment (`conf/base` merged with `conf/<env>`), contract included."""
+    from level2_pipeline.config import config_loader
 
-    return load_config(env).contract
+    return dict(config_loader(env)["parameters"])
+
+
+def load_contract(env: str | None = None) -> DataContract:
+    """The contract of the given Kedro environment."""
+    return DataContract.model_validate(load_parameters(env)["data_contract"])
 
 
 def negate(condition: str) -> tuple[str, str, Any]:

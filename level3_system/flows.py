@@ -23,6 +23,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 
 from level2_pipeline import ingestion
+from level2_pipeline.contract import DataContract
 from level3_system.compose import gate_model_input, gate_raw, run_level2
 from level3_system.registry import Decision, apply_decision, evaluate_candidate, register
 from level3_system.settings import Level3Settings, get_settings
@@ -95,6 +96,7 @@ def data_science(settings: Level3Settings, raw: ingestion.RawFile, reports: list
         raw_path=raw.path,
         raw_sha256=raw.sha256,
         validation=[r.to_dict() for r in reports],
+        contract=DataContract.model_validate(parameters["data_contract"]),
     )
 
 

@@ -42,6 +42,21 @@ class PromotionRules(_Strict):
     directional: DirectionalCheck | None = None
 
 
+class ServingSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    model_alias: str = "champion"
+    # Required on /predict* and /admin/* when set (header X-API-Key). Set it through CHURN_SERVING__API_KEY.
+    api_key: str | None = None
+    max_batch: int = Field(default=10_000, ge=1)
+    max_body_bytes: int = Field(default=8_000_000, ge=1024)
+    # Poll the registry and swap to a new champion every N seconds; 0 turns polling off (use /admin/reload).
+    reload_interval_seconds: float = Field(default=0, ge=0)
+    # None: the threshold the model was evaluated with (its run's `threshold` metric).
+    threshold: float | None = Field(default=None, gt=0, lt=1)
+    fast_path: bool = True
+
+
 class _ConfSource(PydanticBaseSettingsSource):
     """The `level3:` block of `conf/base/level3.yml` merged with the run environment's (`conf/local/`)."""
 
@@ -49,16 +64,10 @@ class _ConfSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        from kedro.config import OmegaConfigLoader
+        from level2_pipeline.config import config_loader
 
         env = os.environ.get("CHURN_KEDRO_ENV") or None
-        loader = OmegaConfigLoader(
-            conf_source=str(PROJECT_ROOT / "conf"),
-            env=env,
-            base_env="base",
-            default_run_env="local",
-            config_patterns={"level3": ["level3*", "level3/**"]},
-        )
+        loader = config_loader(env, extra_patterns={"level3": ["level3*", "level3/**"]})
         try:
             return dict(loader["level3"].get("level3", {}))
         except KeyError:
@@ -88,6 +97,7 @@ class Level3Settings(BaseSettings):
     retries: int = Field(default=2, ge=0)
     retry_delay_seconds: list[float] = [1, 5]
     promotion: PromotionRules
+    serving: ServingSettings = ServingSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -152,6 +162,7 @@ def apply_environment(settings: Level3Settings) -> None:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "GX_ANALYTICS_ENABLED": "false",
         "ORT_DISABLE_TELEMETRY": "1",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "PREFECT_LOGGING_LOG_PRINTS": "false",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "level2_pipeline,level3_system",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -17,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from level2_pipeline.contract import DataContract
 from level2_pipeline.runner import PROJECT_ROOT
 from level3_system.settings import Level3Settings
 
@@ -41,6 +43,7 @@ class TrainingOutcome:
     raw_path: Path
     raw_sha256: str
     validation: list[dict[str, Any]] = field(default_factory=list)
+    contract: DataContract | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,27 @@ def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
+
+
+def _log_fast_path(outcome: TrainingOutcome) -> None:
+    """Log the ONNX export beside the model, with its largest difference from sklearn on the holdout."""
+    import mlflow
+
+    from level3_system.fastpath import ARTIFACT_PATH, OnnxScorer, export_onnx, max_difference
+
+    if outcome.contract is None:
+        return
+    try:
+        onnx_bytes = export_onnx(outcome.model, outcome.contract)
+        difference = max_difference(outcome.model, OnnxScorer(onnx_bytes, outcome.contract), outcome.x_test)
+    except Exception as exc:  # a fork's model may have no ONNX converter: serving then uses sklearn
+        logger.warning("no ONNX fast path for this model (%s): serving will use the sklearn pipeline", exc)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(ARTIFACT_PATH).name
+        path.write_bytes(onnx_bytes)
+        mlflow.log_artifact(str(path), str(Path(ARTIFACT_PATH).parent))
+    mlflow.log_metric("fast_path_max_difference", difference)
 
 
 def log_training_run(
@@ -145,4 +169,5 @@ def _log_training_run(
             pip_requirements=pip_requirements(),
             pyfunc_predict_fn="predict_proba",
         )
+        _log_fast_path(outcome)
     return TrackedRun(run.info.run_id, experiment_id, info.model_uri, getattr(info, "model_id", None))

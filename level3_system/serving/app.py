@@ -1,0 +1,199 @@
+"""The FastAPI service: `create_app()` assembles settings, the model store, routes and error handling.
+
+The model is loaded in the lifespan (never per request). `/predict` scores one customer on the event loop
+(~0.1 ms with the ONNX fast path: a thread hop would cost more than the work); `/predict/batch` runs in the
+thread pool so a 10,000-row batch does not stall single-row requests.
+"""
+
+# No `from __future__ import annotations` here: routes are annotated with classes built inside create_app()
+# (the request models come from the data contract), which FastAPI must see as objects, not strings.
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from level2_pipeline.contract import DataContract
+from level3_system.contract import load_parameters
+from level3_system.serving.model_store import LoadedModel, ModelStore, NoModelError
+from level3_system.serving.monitoring import BodyTooLarge, GuardAndMeasure, Metrics
+from level3_system.serving.schemas import (
+    BatchPrediction,
+    ChurnPrediction,
+    ModelInfo,
+    ReloadResult,
+    ScoredCustomer,
+    batch_model,
+    customer_model,
+)
+from level3_system.settings import Level3Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location if p != "body"]
+    return ".".join(parts) or "body"
+
+
+def create_app(settings: Level3Settings | None = None, contract: DataContract | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    parameters = load_parameters(settings.kedro_env)
+    contract = contract or DataContract.model_validate(parameters["data_contract"])
+    fill_missing = dict(parameters.get("clean", {}).get("fill_missing", {}))
+    store = ModelStore(settings, contract, fill_missing)
+    metrics = Metrics()
+    Customer = customer_model(contract)
+    CustomerBatch = batch_model(Customer, settings.serving.max_batch, contract)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await run_in_threadpool(_reload)
+        except NoModelError as exc:
+            logger.error("%s (the service stays unready)", exc)
+        poller = None
+        if settings.serving.reload_interval_seconds > 0:
+            poller = asyncio.create_task(_poll(settings.serving.reload_interval_seconds))
+        yield
+        if poller is not None:
+            poller.cancel()
+
+    def _reload() -> tuple[str | None, LoadedModel]:
+        previous, model = store.reload()
+        metrics.model_version.set(float(model.version))
+        return previous, model
+
+    async def _poll(interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await run_in_threadpool(_reload)
+            except Exception as exc:  # keep serving the current model; try again next time
+                logger.warning("reload failed, still serving the current model: %s", exc)
+
+    def model() -> LoadedModel:
+        current = store.current
+        if current is None:
+            raise HTTPException(503, "no model loaded yet: run `make level3`, then POST /admin/reload")
+        return current
+
+    def api_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
+        expected = settings.serving.api_key
+        if expected and not (x_api_key and secrets.compare_digest(x_api_key, expected)):
+            raise HTTPException(401, "missing or wrong X-API-Key header")
+
+    Model = Annotated[LoadedModel, Depends(model)]
+    app = FastAPI(
+        title="Telco churn API",
+        version="1.0",
+        description="Churn probability for a telecom customer, from the registry's champion model. "
+        "Request schema generated from the data contract (conf/base/data_contract.yml).",
+        lifespan=lifespan,
+    )
+
+    probes = APIRouter(tags=["service"])
+
+    @probes.get("/health")
+    async def health() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "alive"}
+
+    @probes.get("/ready", responses={503: {"description": "no model loaded yet"}})
+    async def ready() -> JSONResponse:
+        """200 once a model is loaded, 503 before."""
+        current = store.current
+        if current is None:
+            return JSONResponse({"status": "loading"}, status_code=503)
+        return JSONResponse({"status": "ready", "model_version": current.version})
+
+    @probes.get("/model")
+    async def model_info(current: Model) -> ModelInfo:
+        """What is being served: registry version, its metrics, threshold and input schema."""
+        return ModelInfo(
+            name=current.name,
+            version=current.version,
+            alias=current.alias,
+            run_id=current.run_id,
+            metrics=current.metrics,
+            trained_at=current.trained_at,
+            threshold=current.threshold,
+            fast_path=current.fast_path,
+            input_schema=Customer.model_json_schema(),
+        )
+
+    @probes.get("/metrics", response_class=PlainTextResponse)
+    async def prometheus() -> PlainTextResponse:
+        """Prometheus text format."""
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    scoring = APIRouter(tags=["predict"], dependencies=[Depends(api_key)])
+
+    @scoring.post("/predict")
+    async def predict(customer: Customer, current: Model) -> ChurnPrediction:  # type: ignore[valid-type]
+        """Churn probability of one customer, and the label at the model's threshold."""
+        probability = current.predict_one(customer.__dict__)
+        metrics.scores.observe(probability)
+        return ChurnPrediction(
+            churn_probability=probability,
+            churn=probability >= current.threshold,
+            threshold=current.threshold,
+            model_version=current.version,
+        )
+
+    @scoring.post("/predict/batch")
+    def predict_batch(batch: CustomerBatch, current: Model) -> BatchPrediction:  # type: ignore[valid-type]
+        """Many customers at once (up to the configured maximum); results in request order."""
+        probabilities = current.predict_many([c.__dict__ for c in batch.customers])
+        for probability in probabilities:
+            metrics.scores.observe(float(probability))
+        return BatchPrediction(
+            predictions=[
+                ScoredCustomer(churn_probability=float(p), churn=bool(p >= current.threshold)) for p in probabilities
+            ],
+            threshold=current.threshold,
+            model_version=current.version,
+        )
+
+    admin = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(api_key)])
+
+    @admin.post("/reload", responses={404: {"description": "no model under the alias"}})
+    async def reload() -> ReloadResult:
+        """Swap to the version the alias points at now; requests in flight finish on the old model."""
+        try:
+            previous, current = await run_in_threadpool(_reload)
+        except NoModelError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        return ReloadResult(previous_version=previous, version=current.version, changed=previous != current.version)
+
+    for router in (probes, scoring, admin):
+        app.include_router(router)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "")} for e in exc.errors()]
+        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+        return JSONResponse({"error": f"invalid request: {summary}", "fields": fields}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=413)
+
+    known = {route.path for route in app.routes if hasattr(route, "path")}
+    app.add_middleware(
+        GuardAndMeasure, metrics=metrics, max_body_bytes=settings.serving.max_body_bytes, known_paths=known
+    )
+    app.state.store = store
+    app.state.metrics = metrics
+    return app

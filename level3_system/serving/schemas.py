@@ -1,0 +1,105 @@
+"""Request and response models. The request model is generated from the data contract.
+
+Categories become enums, ranges become bounds, unknown fields are rejected, and types are strict (no "5" for
+5, no 1.0 for a 0/1 flag, no NaN). A fork that edits `conf/base/data_contract.yml` gets a matching API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from level2_pipeline.contract import Column, DataContract
+
+
+def _field_type(column: Column) -> Any:
+    if column.role == "categorical" and column.categories:
+        return Literal[tuple(column.categories)]
+    return {"int": int, "float": float, "str": str}[column.dtype]
+
+
+def _example(column: Column) -> Any:
+    if column.example is not None:
+        return column.example
+    if column.categories:
+        return column.categories[0]
+    low, high = column.min or 0, column.max if column.max is not None else (column.min or 0)
+    return int((low + high) / 2) if column.dtype == "int" else (low + high) / 2
+
+
+def example_customer(contract: DataContract) -> dict[str, Any]:
+    return {name: _example(contract.columns[name]) for name in contract.features}
+
+
+def customer_model(contract: DataContract) -> type[BaseModel]:
+    """A pydantic model with one field per feature of the contract."""
+    fields: dict[str, Any] = {}
+    for name in contract.features:
+        column = contract.columns[name]
+        constraints = Field(
+            ge=column.min if column.role == "numeric" else None,
+            le=column.max if column.role == "numeric" else None,
+            description=column.description or None,
+            examples=[_example(column)],
+        )
+        kind = _field_type(column)
+        if column.nullable or column.nullable_when:
+            # Allowed to be missing where the source allows it; the cleaning rule fills it as in training.
+            fields[name] = (Annotated[kind | None, constraints], None)
+        else:
+            fields[name] = (Annotated[kind, constraints], ...)
+    config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        json_schema_extra={"examples": [example_customer(contract)]},
+    )
+    return create_model(
+        "Customer", __config__=config, __doc__="One customer, as the data contract describes it.", **fields
+    )
+
+
+def batch_model(customer: type[BaseModel], max_batch: int, contract: DataContract) -> type[BaseModel]:
+    config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"customers": [example_customer(contract)]}]})
+    return create_model(
+        "CustomerBatch",
+        __config__=config,
+        customers=(Annotated[list[customer], Field(min_length=1, max_length=max_batch)], ...),
+    )
+
+
+class ChurnPrediction(BaseModel):
+    churn_probability: float = Field(description="probability that the customer leaves")
+    churn: bool = Field(description="churn_probability >= threshold")
+    threshold: float
+    model_version: str
+
+
+class ScoredCustomer(BaseModel):
+    churn_probability: float
+    churn: bool
+
+
+class BatchPrediction(BaseModel):
+    predictions: list[ScoredCustomer] = Field(description="one per customer, in request order")
+    threshold: float
+    model_version: str
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    alias: str
+    run_id: str
+    metrics: dict[str, float]
+    trained_at: str
+    threshold: float
+    fast_path: Literal["onnx", "sklearn"]
+    input_schema: dict[str, Any]
+
+
+class ReloadResult(BaseModel):
+    previous_version: str | None
+    version: str
+    changed: bool
