@@ -80,9 +80,15 @@ def pip_requirements() -> list[str]:
 
 
 def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{"model": {"C": 1.0}}` -> `{"model.C": 1.0}`: one searchable MLflow param per value.
+
+    Kedro hands validated parameters over as pydantic models (`ModelParams`, ...): they are flattened too.
+    """
     flat: dict[str, Any] = {}
     for key, value in params.items():
         name = f"{prefix}{key}"
+        if hasattr(value, "model_dump"):
+            value = value.model_dump()
         if isinstance(value, dict):
             flat.update(flatten(value, f"{name}."))
         else:
