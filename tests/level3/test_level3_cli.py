@@ -1,0 +1,91 @@
+"""`python -m level3_system` (level3_system.cli): what a user types and reads.
+
+One subprocess only (a fresh interpreter pays ~8 s of imports); the rest calls the CLI's functions in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from corruptions import by_name
+from support import RAW_RELATIVE
+
+from level3_system import cli
+
+
+def test_validate_refuses_a_corrupted_file_and_names_the_check(raw_frame: pd.DataFrame, tmp_path: Path) -> None:
+    (corruption,) = by_name("unknown_category")
+    data_root = tmp_path / "data"
+    corruption.write(raw_frame, data_root / RAW_RELATIVE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_", "PREFECT_"))}
+    env.update(
+        {
+            "CHURN_DATA_DIR": str(data_root),
+            # A tracking URI of its own: with the embedded default, settings would create the project's .mlflow/.
+            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+            "CHURN_PREFECT_HOME": str(tmp_path / "prefect"),
+            "DO_NOT_TRACK": "true",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "KEDRO_DISABLE_TELEMETRY": "1",
+            "GIT_OPTIONAL_LOCKS": "0",
+        }
+    )
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "level3_system", "validate"],
+        cwd=tmp_path,  # any working directory
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+    output = f"stdout:\n{completed.stdout}\nstderr:\n{completed.stderr}"
+    assert completed.returncode == 1, f"validate should exit 1 on refused data, got {completed.returncode}\n{output}"
+    assert "— FAILED" in completed.stdout, output
+    assert corruption.failure in completed.stdout, f"the failed expectation is not named\n{output}"
+    assert (data_root / "08_reporting" / "level3" / "data_docs" / "index.html").is_file(), "no data docs written"
+    assert not (data_root / "05_model_input").exists(), "validate went on to build the model input table"
+
+
+def test_invalid_settings_exit_2_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CHURN_PROMOTION__MIN_AUC", "0.9")
+    monkeypatch.setattr(cli, "_configure_logging", lambda command: None)  # leave this process's logging alone
+    cli.get_settings.cache_clear()  # settings are read once per process: read them again, with the typo
+
+    code = cli.main(["validate"])
+
+    assert code == 2
+    assert "promotion.min_auc" in capsys.readouterr().err, "the message should name the bad key"
+
+
+def test_summary_of_a_stopped_run_lists_the_failures() -> None:
+    summary = SimpleNamespace(
+        flow_run="calm-otter",
+        seconds=2.5,
+        status="stopped",
+        validation=[
+            {
+                "gate": "raw",
+                "success": False,
+                "evaluated": 87,
+                "failures": ["ExpectColumnValuesToBeInSet(contract): 3 unexpected"],
+                "data_docs": None,
+            }
+        ],
+    )
+
+    text = cli.format_summary(summary)
+
+    assert "raw          86/87 expectations FAILED" in text, text
+    assert "- ExpectColumnValuesToBeInSet(contract): 3 unexpected" in text
+    assert "registry was not touched" in text
