@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from level2_pipeline.contract import DataContract
 from level3_system.contract import load_parameters
@@ -182,15 +183,18 @@ def create_app(settings: Level3Settings | None = None, contract: DataContract | 
         summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
         return JSONResponse({"error": f"invalid request: {summary}", "fields": fields}, status_code=422)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    # Starlette's class, not FastAPI's subclass: 404, 405 and FastAPI's own "error parsing the body" 400 are
+    # raised as Starlette's and would otherwise answer {"detail": ...} instead of {"error": ...}.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=413)
+        return JSONResponse({"error": exc.detail}, status_code=413)
 
-    known = {route.path for route in app.routes if hasattr(route, "path")}
+    # FastAPI 0.150 lists an included router as one `_IncludedRouter` entry (no path): read the routers too.
+    known = {r.path for router in (app, probes, scoring, admin) for r in router.routes if hasattr(r, "path")}
     app.add_middleware(
         GuardAndMeasure, metrics=metrics, max_body_bytes=settings.serving.max_body_bytes, known_paths=known
     )

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.exceptions import HTTPException
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
@@ -121,7 +122,10 @@ class GuardAndMeasure:
         return bounded_receive
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(HTTPException):
+    """413 while a body without Content-Length is read. An HTTPException, so FastAPI's body parser lets it
+    through instead of turning it into its generic 400 "There was an error parsing the body"."""
+
     def __init__(self, limit: int) -> None:
-        super().__init__(f"request body larger than {limit} bytes: send fewer customers")
+        super().__init__(413, f"request body larger than {limit} bytes: send fewer customers")
         self.limit = limit
