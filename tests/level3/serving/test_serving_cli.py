@@ -1,0 +1,34 @@
+"""`python -m level3_system serve` refuses to start without a champion, in one line that says what to do."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from serving_support import store_uri
+from support import REPO_ROOT
+
+
+def test_serve_without_a_champion_exits_1_with_one_line(blank_mlflow_db: Path, tmp_path: Path) -> None:
+    # Given an empty registry (a migrated, empty store: the CLI pays no schema creation)
+    shutil.copyfile(blank_mlflow_db, tmp_path / "mlflow.db")
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_"))}
+    env = {**inherited, "CHURN_TRACKING_URI": store_uri(tmp_path), "CHURN_DATA_DIR": str(tmp_path)}
+    # When `serve` is run as `make serve` runs it
+    completed = subprocess.run(
+        [sys.executable, "-m", "level3_system", "serve"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # Then it exits 1 with one line that names the next step, and serves nothing
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert completed.returncode == 1, f"exit {completed.returncode}; stderr:\n{completed.stderr}"
+    assert len(lines) == 1 and "make level3" in lines[0], f"expected one line naming `make level3`:\n{completed.stderr}"
+    assert "serving" not in completed.stdout, f"it claimed to serve: {completed.stdout}"
