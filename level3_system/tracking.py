@@ -165,7 +165,9 @@ def _log_training_run(
                 mlflow.log_figure(figure, f"plots/{name}")
         finally:
             close(figures)
-        example = outcome.x_train.head(5)
+        # The signature is what a caller sends: the contract's features (the id is not an input of the model).
+        features = outcome.contract.features if outcome.contract else list(outcome.x_train.columns)
+        example = outcome.x_train[features].head(5)
         signature = infer_signature(example, outcome.model.predict_proba(example)[:, 1])
         info = mlflow.sklearn.log_model(
             outcome.model,

@@ -6,11 +6,22 @@ Categories become enums, ranges become bounds, unknown fields are rejected, and 
 
 from __future__ import annotations
 
+import operator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from level2_pipeline.contract import Column, DataContract
+from level3_system.contract import negate
+
+_OPERATORS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 def _field_type(column: Column) -> Any:
@@ -56,8 +67,36 @@ def customer_model(contract: DataContract) -> type[BaseModel]:
         json_schema_extra={"examples": [example_customer(contract)]},
     )
     return create_model(
-        "Customer", __config__=config, __doc__="One customer, as the data contract describes it.", **fields
+        "Customer",
+        __config__=config,
+        __doc__="One customer, as the data contract describes it.",
+        __validators__=_conditional_nulls(contract),
+        **fields,
     )
+
+
+def _required_unless(other: str, op: str, value: Any, *, rule: str) -> Any:
+    def check(given: Any, info: ValidationInfo) -> Any:
+        if given is None and other in info.data and _OPERATORS[op](info.data[other], value):
+            raise ValueError(f"may be null only when {rule}")
+        return given
+
+    return check
+
+
+def _conditional_nulls(contract: DataContract) -> dict[str, Any]:
+    """A column null only under a condition (`total_charges` when `tenure == 0`) is required elsewhere.
+
+    One field validator per such column, so the error names the column. It reads the condition's column from
+    the fields validated before it (the contract lists `tenure` before `total_charges`).
+    """
+    validators = {}
+    for name, column in contract.columns.items():
+        if not column.nullable_when or column.nullable or name not in contract.features:
+            continue
+        check = _required_unless(*negate(column.nullable_when), rule=column.nullable_when)
+        validators[f"_null_only_when_{name}"] = field_validator(name, mode="after")(check)
+    return validators
 
 
 def batch_model(customer: type[BaseModel], max_batch: int, contract: DataContract) -> type[BaseModel]:

@@ -151,11 +151,6 @@ def test_new_customer_without_total_charges_is_scored_as_training_cleaned_it(
     ), "the batch path fills a missing total_charges differently from the single path"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the contract allows a null total_charges only when tenure == 0 (nullable_when); the API schema "
-    "accepts null at any tenure and scores it as 0.0, a value training never saw for such customers",
-)
 def test_null_total_charges_of_an_existing_customer_is_rejected(client: Any, example_customer: dict[str, Any]) -> None:
     response = client.post("/predict", json={**example_customer, "tenure": 24, "total_charges": None})
     assert response.status_code == 422, f"null total_charges at tenure 24 accepted: {response.text}"
