@@ -72,7 +72,7 @@ def format_summary(summary: Any, state_message: str | None = None) -> str:
     metrics = "  ".join(f"{k} {summary.metrics[k]:.4f}" for k in METRICS_SHOWN if k in summary.metrics)
     lines.append(f"  metrics     {metrics}")
     lines.append(f"  mlflow      run {summary.run_id} (experiment {summary.experiment_id})")
-    lines.append(f"  registry    telco-churn version {summary.model_version} → {summary.status}")
+    lines.append(f"  registry    {summary.registered_model} version {summary.model_version} → {summary.status}")
     lines += [f"      - {reason}" for reason in summary.decision]
     lines.append(f"  reports     {_shown(summary.reports_dir)}")
     return "\n".join(lines)

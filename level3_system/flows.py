@@ -40,6 +40,7 @@ class TrainSummary:
     run_id: str | None = None
     experiment_id: str | None = None
     model_version: str | None = None
+    registered_model: str = ""
     decision: list[str] = field(default_factory=list)
     reports_dir: str = ""
     seconds: float = 0.0
@@ -163,6 +164,7 @@ def train(settings: Level3Settings | None = None) -> Any:
     summary.metrics = outcome.metrics
     summary.run_id, summary.experiment_id = tracked.run_id, tracked.experiment_id
     summary.model_version = version
+    summary.registered_model = settings.registered_model
     summary.decision = decision.reasons
     summary.seconds = time.perf_counter() - started
     _write_summary(settings, summary)
