@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -54,7 +54,8 @@ class ServingSettings(_Strict):
     reload_interval_seconds: float = Field(default=0, ge=0)
     # None: the threshold the model was evaluated with (its run's `threshold` metric).
     threshold: float | None = Field(default=None, gt=0, lt=1)
-    fast_path: bool = True
+    # auto: the linear fold when the pipeline has that shape, else the ONNX export, else sklearn itself.
+    fast_path: Literal["auto", "linear", "onnx", "sklearn"] = "auto"
 
 
 class _ConfSource(PydanticBaseSettingsSource):

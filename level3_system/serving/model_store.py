@@ -1,5 +1,7 @@
 """The served model and its lifecycle: load the champion once, swap to a new one atomically.
 
+At load, the registered sklearn pipeline is paired with the fastest scorer that reproduces it (fastpath.py).
+
 A request reads `store.current` once and uses that object to the end, so a swap never changes the model
 under a request in flight. Loads are serialized by a lock and happen off the request path (start-up,
 `/admin/reload`, the optional polling task).
@@ -38,12 +40,9 @@ class LoadedModel:
     trained_at: str
     threshold: float
     sklearn_model: Any
-    scorer: Any | None  # OnnxScorer when the fast path is on and agrees with the sklearn model
+    scorer: Any | None  # LinearScorer or OnnxScorer, when it agrees with the sklearn model
+    fast_path: str  # "linear", "onnx" or "sklearn"
     fill_missing: dict[str, Any]
-
-    @property
-    def fast_path(self) -> str:
-        return "onnx" if self.scorer is not None else "sklearn"
 
     def _filled(self, customer: Mapping[str, Any]) -> Mapping[str, Any]:
         if not self.fill_missing or all(customer.get(k) is not None for k in self.fill_missing):
@@ -86,9 +85,6 @@ def load(settings: Level3Settings, contract: DataContract, fill_missing: dict[st
     """Load the version behind the alias: the registered sklearn model, and its ONNX export if it agrees."""
     import mlflow
 
-    from level3_system.fastpath import ARTIFACT_PATH, MAX_DIFFERENCE, OnnxScorer, max_difference
-    from level3_system.serving.schemas import example_customer
-
     mlflow.set_tracking_uri(settings.resolved_tracking_uri)
     version = resolve(settings)
     client = _client(settings)
@@ -96,21 +92,7 @@ def load(settings: Level3Settings, contract: DataContract, fill_missing: dict[st
     sklearn_model = mlflow.sklearn.load_model(f"models:/{name}/{version.version}")
     metrics = dict(client.get_run(version.run_id).data.metrics) if version.run_id else {}
     threshold = settings.serving.threshold or metrics.get("threshold", 0.5)
-    scorer = None
-    if settings.serving.fast_path:
-        try:
-            onnx_file = mlflow.artifacts.download_artifacts(
-                run_id=version.run_id, artifact_path=ARTIFACT_PATH, tracking_uri=settings.resolved_tracking_uri
-            )
-            candidate = OnnxScorer(Path(onnx_file).read_bytes(), contract)
-            probe = pd.DataFrame([example_customer(contract)])
-            logged = metrics.get("fast_path_max_difference", np.inf)
-            if logged <= MAX_DIFFERENCE and max_difference(sklearn_model, candidate, probe) <= MAX_DIFFERENCE:
-                scorer = candidate
-            else:
-                logger.warning("ONNX export of version %s disagrees with the model: using sklearn", version.version)
-        except Exception as exc:  # no export logged (older version, unconvertible model): sklearn is correct
-            logger.warning("no ONNX fast path for version %s (%s): using sklearn", version.version, exc)
+    scorer, kind = _fast_path(settings, contract, sklearn_model, version, metrics)
     trained_at = datetime.fromtimestamp(version.creation_timestamp / 1000, tz=UTC).isoformat()
     return LoadedModel(
         name=name,
@@ -122,8 +104,45 @@ def load(settings: Level3Settings, contract: DataContract, fill_missing: dict[st
         threshold=float(threshold),
         sklearn_model=sklearn_model,
         scorer=scorer,
+        fast_path=kind,
         fill_missing=fill_missing,
     )
+
+
+def _fast_path(
+    settings: Level3Settings, contract: DataContract, model: Any, version: Any, metrics: dict[str, float]
+) -> tuple[Any | None, str]:
+    """The fastest scorer that applies and agrees with the registered model on a sample of the contract."""
+    import mlflow
+
+    from level3_system.fastpath import ARTIFACT_PATH, MAX_DIFFERENCE, LinearScorer, OnnxScorer, contract_sample
+
+    mode = settings.serving.fast_path
+    sample = contract_sample(contract)
+    reference = model.predict_proba(sample)[:, 1]
+
+    def agrees(scorer: Any) -> bool:
+        return float(np.abs(scorer.predict_many(sample) - reference).max()) <= MAX_DIFFERENCE
+
+    if mode in ("auto", "linear"):
+        linear = LinearScorer.from_pipeline(model)
+        if linear is not None and agrees(linear):
+            return linear, "linear"
+        logger.warning("version %s: no exact linear fold of this pipeline", version.version)
+    if mode in ("auto", "onnx"):
+        try:
+            onnx_file = mlflow.artifacts.download_artifacts(
+                run_id=version.run_id, artifact_path=ARTIFACT_PATH, tracking_uri=settings.resolved_tracking_uri
+            )
+            onnx = OnnxScorer(Path(onnx_file).read_bytes(), contract)
+            if metrics.get("fast_path_max_difference", np.inf) <= MAX_DIFFERENCE and agrees(onnx):
+                return onnx, "onnx"
+            logger.warning("version %s: the ONNX export disagrees with the model", version.version)
+        except Exception as exc:  # no export logged (older version, unconvertible model)
+            logger.warning("version %s: no ONNX fast path (%s)", version.version, exc)
+    if mode != "sklearn":
+        logger.warning("version %s: scoring with the sklearn pipeline itself (slow path)", version.version)
+    return None, "sklearn"
 
 
 class ModelStore:

@@ -134,7 +134,7 @@ class ModelInfo(BaseModel):
     metrics: dict[str, float]
     trained_at: str
     threshold: float
-    fast_path: Literal["onnx", "sklearn"]
+    fast_path: Literal["linear", "onnx", "sklearn"]
     input_schema: dict[str, Any]
 
 

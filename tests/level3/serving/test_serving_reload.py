@@ -69,7 +69,7 @@ def test_reload_switches_to_the_promoted_version(two_versions: TwoVersions, serv
     assert first_reload.json() == {"previous_version": "1", "version": "2", "changed": True}, first_reload.json()
     info = client.get("/model").json()
     assert (info["version"], info["run_id"]) == ("2", second.run_id), f"/model after reload: {info}"
-    assert info["fast_path"] == "onnx"
+    assert info["fast_path"] == "linear"
     assert client.post("/predict", json=_any_customer(client)).json()["model_version"] == "2"
     again = client.post("/admin/reload")
     assert again.json() == {"previous_version": "2", "version": "2", "changed": False}, again.json()

@@ -1,15 +1,18 @@
 """Training/serving skew: the whole holdout scored by the service agrees with the registered MLflow model.
 
-Three paths to the same 1,409 probabilities: POST /predict row by row and POST /predict/batch (both through the
-ONNX fast path, float32) and the registry's pyfunc model (`predict_proba` of the sklearn pipeline, float64).
+Three paths to the same 1,409 probabilities: POST /predict row by row and POST /predict/batch (through each fast
+path the service can pick: the linear fold, float64, and the ONNX export, float32) and the registry's pyfunc model
+(`predict_proba` of the sklearn pipeline).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from serving_support import HOLDOUT_ROWS, MODEL_NAME, SKEW_TOLERANCE
 
 
@@ -19,10 +22,21 @@ def _worst(a: np.ndarray, b: np.ndarray) -> str:
     return f"max |Δp| {gap.max():.2e} at holdout row {row} ({a[row]:.8f} vs {b[row]:.8f})"
 
 
+@pytest.mark.parametrize("fast_path", ["linear", "onnx"])
 def test_holdout_scores_agree_across_predict_batch_and_registry(
-    client: Any, champion: Any, holdout: pd.DataFrame, holdout_bodies: list[dict[str, Any]]
+    fast_path: str,
+    serve: Callable[[Any], Any],
+    champion: Any,
+    holdout: pd.DataFrame,
+    holdout_bodies: list[dict[str, Any]],
 ) -> None:
     import mlflow
+
+    settings = champion.settings
+    client = serve(
+        settings.model_copy(update={"serving": settings.serving.model_copy(update={"fast_path": fast_path})})
+    )
+    assert client.get("/model").json()["fast_path"] == fast_path, f"the service did not use the {fast_path} path"
 
     assert len(holdout_bodies) == HOLDOUT_ROWS, f"holdout has {len(holdout_bodies)} rows, not {HOLDOUT_ROWS}"
     # Given the registry's champion as MLflow loads it for anyone
