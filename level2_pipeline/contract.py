@@ -7,10 +7,12 @@ object. Parsing is strict (`extra="forbid"`) so a typo in the YAML fails before 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:  # only annotations: `make data` checks a file without paying for pandas (~0.4 s)
+    import pandas as pd
 
 
 class DataContractError(ValueError):
