@@ -11,12 +11,13 @@ Each command imports only what it needs: `validate` never loads Prefect or MLflo
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -35,25 +36,66 @@ def _shown(path: Path | str) -> str:
         return str(path)
 
 
-def _start_prefect_server_early() -> threading.Thread | None:
-    """In ephemeral mode, start Prefect's temporary server while this process imports and prepares.
+class TemporaryPrefectServer:
+    """Embedded mode: a Prefect API server on 127.0.0.1 for the duration of one command.
 
-    The server is a subprocess that takes ~5–8 s to come up here; the flow would otherwise wait for it before
-    its first task. Started first, it comes up while the main thread imports GX, MLflow and Kedro.
+    This is what Prefect's ephemeral mode does (a server subprocess on the project's `PREFECT_HOME`), started
+    through the public CLI before anything heavy is imported. Ephemeral mode would import the server's code
+    into this process first (~3 s here) and only then start it; started here, the server comes up on the other
+    core while this process imports GX, MLflow and Kedro. Its runs stay in `.prefect/`, which `make ui` shows.
     """
-    if os.environ.get("PREFECT_API_URL"):
-        return None
-    from prefect.server.api.server import SubprocessASGIServer
 
-    thread = threading.Thread(target=SubprocessASGIServer().start, name="prefect-server", daemon=True)
-    thread.start()
-    return thread
+    def __init__(self, prefect_home: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        prefect_home.mkdir(parents=True, exist_ok=True)
+        self._log = (prefect_home / "server.log").open("wb")
+        command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--no-services", "--no-ui", "--analytics-off", "--log-level", "ERROR"]
+        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        os.environ["PREFECT_API_URL"] = self.url
+        # Stopped at exit, and registered before Prefect is imported: exit handlers run last-registered first,
+        # so Prefect's own (which flush logs and events to this server) run before the server goes away.
+        atexit.register(self.stop)
+
+    def wait_ready(self, timeout: float) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise UserFacingError(
+            f"the temporary Prefect server did not start (see {self._log.name}); "
+            "or point PREFECT_API_URL at a running server"
+        )
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGTERM)
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, signal.SIGKILL)
+        self._log.close()
 
 
 def _warm_imports() -> None:
+    """What the flow's tasks import, loaded while the Prefect server starts (no task pays it on the clock)."""
     import great_expectations  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
     import mlflow.sklearn  # noqa: F401
+    import skl2onnx  # noqa: F401
+    import skops.io  # noqa: F401  - MLflow saves sklearn models with skops
     from kedro.framework.session import KedroSession  # noqa: F401
+    from prefect import flow  # noqa: F401
 
 
 def format_summary(summary: Any, state_message: str | None = None) -> str:
@@ -79,10 +121,10 @@ def format_summary(summary: Any, state_message: str | None = None) -> str:
 
 
 def train(settings: Level3Settings) -> int:
-    server = _start_prefect_server_early()
+    server = None if os.environ.get("PREFECT_API_URL") else TemporaryPrefectServer(settings.prefect_root)
     _warm_imports()
     if server is not None:
-        server.join()
+        server.wait_ready(timeout=float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
     from level3_system.flows import train as train_flow
 
     state = train_flow(settings=settings, return_state=True)

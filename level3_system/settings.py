@@ -125,6 +125,10 @@ class Level3Settings(BaseSettings):
         return self._absolute(self.reports_dir) if self.reports_dir else self.data_root / "08_reporting" / "level3"
 
     @property
+    def prefect_root(self) -> Path:
+        return self._absolute(self.prefect_home)
+
+    @property
     def mlflow_home(self) -> Path:
         return PROJECT_ROOT / ".mlflow"
 
@@ -170,7 +174,7 @@ def apply_environment(settings: Level3Settings) -> None:
     }
     for key, value in quiet.items():
         os.environ.setdefault(key, value)
-    os.environ["PREFECT_HOME"] = str(settings._absolute(settings.prefect_home))
+    os.environ["PREFECT_HOME"] = str(settings.prefect_root)
     # Kedro would replace Prefect's console handler with level 2's plain one; level 3 only sets levels.
     os.environ["KEDRO_LOGGING_CONFIG"] = str(PROJECT_ROOT / "conf" / "logging_level3.yml")
     if settings.prefect_api_url:
