@@ -44,6 +44,27 @@ def _field(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _offline_docs(app: FastAPI) -> None:
+    """/docs with Swagger UI from the installed `fastapi_offline` assets: it works on a machine with no internet
+    (FastAPI's default page loads its JavaScript and CSS from a CDN)."""
+    from importlib.resources import files
+
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/static/docs", StaticFiles(directory=str(files("fastapi_offline") / "static")), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Any:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — docs",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon.png",
+        )
+
+
 def create_app(settings: Level3Settings | None = None, contract: DataContract | None = None) -> FastAPI:
     settings = settings or get_settings()
     parameters = load_parameters(settings.kedro_env)
@@ -100,7 +121,10 @@ def create_app(settings: Level3Settings | None = None, contract: DataContract | 
         description="Churn probability for a telecom customer, from the registry's champion model. "
         "Request schema generated from the data contract (conf/base/data_contract.yml).",
         lifespan=lifespan,
+        docs_url=None,  # served below from local assets
+        redoc_url=None,
     )
+    _offline_docs(app)
 
     probes = APIRouter(tags=["service"])
 

@@ -134,3 +134,13 @@ def test_metrics_count_requests_errors_scores_and_version(
     assert value("churn_api_request_seconds_count", endpoint="/predict/batch") == 1
     assert value("churn_prediction_probability_count") == 5, "score histogram should hold 3 single + 2 batch scores"
     assert value("churn_model_version") == 1.0, "churn_model_version gauge is not the served version"
+
+
+def test_docs_page_works_offline(client: Any) -> None:
+    # Given a machine with no internet: the docs page must not need a CDN
+    page = client.get("/docs")
+    assert page.status_code == 200, f"/docs: {page.status_code}"
+    assert "http://" not in page.text and "https://" not in page.text, "/docs still loads assets from the internet"
+    for asset in ("/static/docs/swagger-ui-bundle.js", "/static/docs/swagger-ui.css"):
+        assert asset in page.text, f"/docs does not use the local {asset}"
+        assert client.get(asset).status_code == 200, f"{asset} is not served"
