@@ -190,6 +190,11 @@ def ui(settings: Level3Settings) -> int:
     if not processes:
         return 0
     print("Ctrl-C stops them.", flush=True)
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # `kill` stops them as cleanly as Ctrl-C
     try:
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
