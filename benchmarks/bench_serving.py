@@ -35,21 +35,15 @@ from typing import Any
 
 import numpy as np
 
+from level3_system.settings import QUIET_ENVIRONMENT
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 TARGET_SPEEDUP = 15.0  # requests/s of the service over `mlflow models serve`
 TARGET_P99_MS = 20.0  # at 32 clients
 TARGET_ONE_ROW_MS = 0.2  # LoadedModel.predict_one, p50
 TARGET_BATCH_ROWS_S = 200_000  # LoadedModel.predict_many on 10,000 rows
-QUIET_ENV = {  # the Makefile's telemetry switches, for when this script is started without make
-    "DO_NOT_TRACK": "1",
-    "KEDRO_DISABLE_TELEMETRY": "1",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "GX_ANALYTICS_ENABLED": "false",
-    "ORT_DISABLE_TELEMETRY": "1",
-    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-}
+QUIET_ENV = QUIET_ENVIRONMENT  # the Makefile's telemetry switches, for when this script is started without make
 
 
 class StartError(RuntimeError):

@@ -23,8 +23,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 
 from level2_pipeline import ingestion
-from level2_pipeline.contract import DataContract
-from level3_system.compose import gate_model_input, gate_raw, run_level2
+from level3_system.compose import gate_model_input, gate_raw, run_level2, training_outcome
 from level3_system.registry import Decision, apply_decision, evaluate_candidate, register
 from level3_system.settings import Level3Settings, get_settings
 from level3_system.tracking import TrackedRun, TrainingOutcome, log_training_run
@@ -85,20 +84,7 @@ def validate_model_input(settings: Level3Settings, table: Any) -> GateReport:
 @task(name="data_science", cache_policy=NO_CACHE)
 def data_science(settings: Level3Settings, raw: ingestion.RawFile, reports: list[GateReport]) -> TrainingOutcome:
     catalog = run_level2(settings, "data_science")
-    parameters = catalog.load("parameters")
-    return TrainingOutcome(
-        model=catalog.load("model"),
-        metrics=catalog.load("metrics"),
-        x_train=catalog.load("X_train"),
-        x_test=catalog.load("X_test"),
-        y_train=catalog.load("y_train"),
-        y_test=catalog.load("y_test"),
-        params={k: parameters[k] for k in ("clean", "split", "model", "evaluate") if k in parameters},
-        raw_path=raw.path,
-        raw_sha256=raw.sha256,
-        validation=[r.to_dict() for r in reports],
-        contract=DataContract.model_validate(parameters["data_contract"]),
-    )
+    return training_outcome(catalog, raw.path, raw.sha256, [r.to_dict() for r in reports])
 
 
 @task(name="track", cache_policy=NO_CACHE)

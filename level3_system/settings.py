@@ -149,6 +149,18 @@ class Level3Settings(BaseSettings):
         return self.tracking_uri is None
 
 
+# Every tool's telemetry off, progress bars off: the project's switches (also exported by the Makefile).
+QUIET_ENVIRONMENT = {
+    "DO_NOT_TRACK": "true",
+    "KEDRO_DISABLE_TELEMETRY": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "ORT_DISABLE_TELEMETRY": "1",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Level3Settings:
     return Level3Settings()
@@ -161,13 +173,7 @@ def apply_environment(settings: Level3Settings) -> None:
     configured server); the ephemeral server gets time to start on a slow 2-core machine.
     """
     quiet = {
-        "DO_NOT_TRACK": "true",
-        "KEDRO_DISABLE_TELEMETRY": "1",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "GX_ANALYTICS_ENABLED": "false",
-        "ORT_DISABLE_TELEMETRY": "1",
-        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        **QUIET_ENVIRONMENT,
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "PREFECT_LOGGING_LOG_PRINTS": "false",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "level2_pipeline,level3_system",

@@ -112,24 +112,11 @@ def quiet_tools(settings: Level3Settings) -> None:
 
 def train(settings: Level3Settings) -> TrainingOutcome:
     """Level 2's two pipelines on the settings' data root; the outcome as `flows.data_science` builds it."""
-    from level3_system.compose import run_level2
+    from level3_system.compose import run_level2, training_outcome
 
     run_level2(settings, "data_processing")
-    catalog = run_level2(settings, "data_science")
-    parameters = catalog.load("parameters")
     raw_path = settings.data_root / RAW_RELATIVE
-    return TrainingOutcome(
-        model=catalog.load("model"),
-        metrics=catalog.load("metrics"),
-        x_train=catalog.load("X_train"),
-        x_test=catalog.load("X_test"),
-        y_train=catalog.load("y_train"),
-        y_test=catalog.load("y_test"),
-        params={k: parameters[k] for k in ("clean", "split", "model", "evaluate") if k in parameters},
-        raw_path=raw_path,
-        raw_sha256=sha256_of(raw_path),
-        contract=DataContract.model_validate(parameters["data_contract"]),
-    )
+    return training_outcome(run_level2(settings, "data_science"), raw_path, sha256_of(raw_path))
 
 
 @dataclass(frozen=True)
