@@ -22,7 +22,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: help env data level1 level2 level3 validate serve compare test lint viz ui bench clean
+.PHONY: help env data level1 level2 level3 validate serve compare diff test lint viz ui bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +60,9 @@ ui: env ## start the MLflow UI and the Prefect UI on 127.0.0.1
 
 compare: data ## run every level and print the side-by-side table
 	@$(PY) -m benchmarks.compare
+
+diff: env ## map each step across the levels (terminal + data/08_reporting/level_map.html)
+	@$(PY) -m tools.level_map
 
 test: lint ## lint, then run the whole test suite
 	@$(PY) -m pytest
