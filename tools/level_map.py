@@ -460,7 +460,7 @@ def render_text(level_map: LevelMap, columns: int | None = None) -> str:
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
 header{padding:18px 24px 8px}h1{font-size:20px;margin:0 0 4px}header p{margin:0;color:#555}
-.cols,.step{display:grid;grid-template-columns:120px minmax(0,1.4fr) minmax(0,1fr) minmax(0,.85fr);
+.cols,.step{display:grid;grid-template-columns:136px minmax(0,1.4fr) minmax(0,1fr) minmax(0,.85fr);
 gap:10px;padding:0 24px}
 .cols{position:sticky;top:0;background:#f4f5f7;padding-top:10px;padding-bottom:8px;font-weight:600;z-index:1}
 .cols div{padding:6px 10px;border-radius:6px;color:#fff}.cols div:first-child{background:#6b7280}
