@@ -22,7 +22,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: help env data level1 level2 level3 validate serve compare diff test lint viz ui bench clean
+.PHONY: help env data level1 level2 level3 validate serve compare diff maturity wheelhouse test lint viz ui bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,6 +63,18 @@ compare: data ## run every level and print the side-by-side table
 
 diff: env ## map each step across the levels (terminal + data/08_reporting/level_map.html)
 	@$(PY) -m tools.level_map
+
+maturity: env ## which MLOps maturity capabilities each level has, and the file that provides each
+	@$(PY) -m benchmarks.maturity
+
+# The wheels are built for the venv's interpreter (its Python version and platform): pip runs on it through uv.
+# hatchling + editables build this project offline; uv's own wheel installs uv there (docs/wheelhouse.md).
+wheelhouse: env ## wheels of every locked dependency and of uv, to install on a machine with no network
+	@rm -rf wheelhouse && mkdir -p wheelhouse
+	@$(UV) export --frozen --quiet --no-hashes --no-emit-project --format requirements.txt -o wheelhouse/requirements.txt
+	@$(UV) tool run --quiet --python $(PY) --from pip pip wheel --quiet --prefer-binary --wheel-dir wheelhouse \
+		-r wheelhouse/requirements.txt hatchling editables "uv==$$($(UV) --version | cut -d' ' -f2)"
+	@echo "wheelhouse/: $$(ls wheelhouse/*.whl | wc -l) wheels, $$(du -sh wheelhouse | cut -f1); offline install: docs/wheelhouse.md"
 
 test: lint ## lint, then run the whole test suite
 	@$(PY) -m pytest
