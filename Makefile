@@ -29,10 +29,18 @@ help: ## list the targets
 
 $(CURDIR)/.tools/bin/uv:
 	@echo "uv not found: installing it into .tools/ (project-local)"
-	@python3 -m venv .tools && .tools/bin/python -m pip install --quiet uv
+	@python3 -m venv .tools && .tools/bin/python -m pip install --quiet $(if $(WHEELHOUSE),--no-index --find-links $(WHEELHOUSE)) uv
 
+# WHEELHOUSE=wheelhouse installs from a folder of wheels with no network (make wheelhouse; docs/wheelhouse.md):
+# uv sync would fetch from the index URLs recorded in uv.lock, so the offline path syncs the exported pins.
 .venv/.synced: pyproject.toml uv.lock | $(UV)
+ifdef WHEELHOUSE
+	@$(UV) venv --quiet --allow-existing .venv
+	@$(UV) pip sync --quiet --offline --no-index --find-links $(WHEELHOUSE) --python $(PY) $(WHEELHOUSE)/requirements.txt
+	@$(UV) pip install --quiet --offline --no-index --find-links $(WHEELHOUSE) --python $(PY) --no-deps -e .
+else
 	@$(UV) sync --frozen --quiet
+endif
 	@touch $@
 
 env: .venv/.synced ## create or update .venv from uv.lock (run by every other target)
