@@ -139,7 +139,8 @@ def register(settings: Level3Settings, model_uri: str, run_id: str, model_id: st
     client = _client(settings)
     name = settings.registered_model
     try:
-        client.create_registered_model(name, description="Telco customer churn: probability of leaving.")
+        description = f"Probability of the positive class, from the level-3 flow (experiment {settings.experiment})."
+        client.create_registered_model(name, description=description)
     except MlflowException as exc:
         if "already exists" not in str(exc).lower() and "ALREADY_EXISTS" not in str(exc.error_code):
             raise

@@ -59,7 +59,11 @@ class ServingSettings(_Strict):
 
 
 class _ConfSource(PydanticBaseSettingsSource):
-    """The `level3:` block of `conf/base/level3.yml` merged with the run environment's (`conf/local/`)."""
+    """The `level3:` block of `conf/base/level3.yml` merged with the run environment's (`conf/local/`).
+
+    The environment is the `kedro_env` given as an argument or as CHURN_KEDRO_ENV, so `conf/<env>/level3.yml`
+    (a fork's registered model and promotion rules) comes with that environment's data contract.
+    """
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
         return None, field_name, False
@@ -67,7 +71,8 @@ class _ConfSource(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         from level2_pipeline.config import config_loader
 
-        env = os.environ.get("CHURN_KEDRO_ENV") or None
+        # What the sources before this one (arguments, then environment variables) said kedro_env is.
+        env = self.current_state.get("kedro_env") or None
         loader = config_loader(env, extra_patterns={"level3": ["level3*", "level3/**"]})
         try:
             return dict(loader["level3"].get("level3", {}))

@@ -117,10 +117,11 @@ def create_app(settings: Level3Settings | None = None, contract: DataContract | 
 
     Model = Annotated[LoadedModel, Depends(model)]
     app = FastAPI(
-        title="Telco churn API",
+        title=f"{contract.name.replace('_', ' ').capitalize()} API",  # "Telco churn API" for telco_churn
         version="1.0",
-        description="Churn probability for a telecom customer, from the registry's champion model. "
-        "Request schema generated from the data contract (conf/base/data_contract.yml).",
+        description=f"Probability that {contract.target} is {contract.positive_class!r}, from the registry's "
+        f"{settings.registered_model}@{settings.serving.model_alias} model. {contract.description} "
+        "Request schema generated from the data contract (conf/<env>/data_contract.yml).",
         lifespan=lifespan,
         docs_url=None,  # served below from local assets
         redoc_url=None,
