@@ -7,6 +7,9 @@ SHELL := /bin/bash
 # uv: the one on PATH, else a project-local copy installed on first use (needs only python3 + pip).
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PY := .venv/bin/python
+# KEDRO_ENV=mlc runs on another Kedro configuration environment (conf/mlc/: a fork; level3_system/FORKING.md).
+KEDRO_ENV_ARG := $(if $(KEDRO_ENV),--env $(KEDRO_ENV))
+LEVEL3_ENV := $(if $(KEDRO_ENV),CHURN_KEDRO_ENV=$(KEDRO_ENV))
 
 # uv trusts the system certificates (needed behind TLS-inspecting proxies; harmless elsewhere);
 # UV_NATIVE_TLS is the older spelling of the same switch. Bytecode is compiled at install time so
@@ -46,25 +49,25 @@ endif
 env: .venv/.synced ## create or update .venv from uv.lock (run by every other target)
 
 data: env ## fetch the raw churn data into data/01_raw (skips when present and valid)
-	@$(PY) -m level2_pipeline.ingestion
+	@$(PY) -m level2_pipeline.ingestion $(KEDRO_ENV_ARG)
 
 level1: data ## run the level-1 script (raw code)
 	@$(PY) level1_code/train.py
 
 level2: data ## run the level-2 Kedro pipeline
-	@$(PY) -m level2_pipeline
+	@$(PY) -m level2_pipeline $(KEDRO_ENV_ARG)
 
 level3: env ## train through the level-3 system (Prefect flow, GX gates, MLflow registry)
-	@$(PY) -m level3_system train
+	@$(LEVEL3_ENV) $(PY) -m level3_system train
 
 validate: env ## run the level-3 validation gates alone (no training)
-	@$(PY) -m level3_system validate
+	@$(LEVEL3_ENV) $(PY) -m level3_system validate
 
 serve: env ## serve the champion model on http://127.0.0.1:8000 (run make level3 first)
-	@$(PY) -m level3_system serve
+	@$(LEVEL3_ENV) $(PY) -m level3_system serve
 
 ui: env ## start the MLflow UI and the Prefect UI on 127.0.0.1
-	@$(PY) -m level3_system ui
+	@$(LEVEL3_ENV) $(PY) -m level3_system ui
 
 compare: data ## run every level and print the side-by-side table
 	@$(PY) -m benchmarks.compare
