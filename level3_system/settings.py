@@ -182,6 +182,8 @@ def apply_environment(settings: Level3Settings) -> None:
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "PREFECT_LOGGING_LOG_PRINTS": "false",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "level2_pipeline,level3_system",
+        # Our loggers also speak outside flows (the service): no warning that there is no flow run to log to.
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     }
     for key, value in quiet.items():
         os.environ.setdefault(key, value)
