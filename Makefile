@@ -28,7 +28,7 @@ export ORT_DISABLE_TELEMETRY := 1
 .PHONY: help env data level1 level2 level3 validate serve compare diff maturity wheelhouse test lint viz ui bench clean
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(CURDIR)/.tools/bin/uv:
 	@echo "uv not found: installing it into .tools/ (project-local)"
