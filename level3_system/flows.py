@@ -24,6 +24,7 @@ from prefect.states import Failed
 
 from level2_pipeline import ingestion
 from level3_system.compose import gate_model_input, gate_raw, run_level2, training_outcome
+from level3_system.model_card import publish as publish_card
 from level3_system.registry import Decision, apply_decision, evaluate_candidate, register
 from level3_system.settings import Level3Settings, get_settings
 from level3_system.tracking import TrackedRun, TrainingOutcome, log_training_run
@@ -112,6 +113,18 @@ def promote(settings: Level3Settings, outcome: TrainingOutcome, version: str, tr
         key="promotion",
         markdown=f"**version {version}: {decision.text.split(':')[0]}**\n\n"
         + "\n".join(f"- {r}" for r in decision.reasons),
+    )
+    # The card needs the registry's decision: built here, logged to the run, written to reports for a champion.
+    status = "champion" if decision.promote else "challenger"
+    card, _, written = publish_card(
+        settings, outcome, run_id=tracked.run_id, version=version, champion=decision.promote, decision=decision.text
+    )
+    get_run_logger().info(
+        "model card of version %s (%s): decision threshold %.2f%s",
+        version,
+        status,
+        card.threshold.threshold,
+        f", written to {written[0]}" if written else "",
     )
     return decision
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from level2_pipeline.runner import PROJECT_ROOT
@@ -56,6 +56,41 @@ class ServingSettings(_Strict):
     threshold: float | None = Field(default=None, gt=0, lt=1)
     # auto: the linear fold when the pipeline has that shape, else the ONNX export, else sklearn itself.
     fast_path: Literal["auto", "linear", "onnx", "sklearn"] = "auto"
+
+
+class SegmentSpec(_Strict):
+    """A segment of the model card: a holdout column, its values as they are, or in bands.
+
+    bins: left-closed edges [e0, e1, ...] giving the bands [e0, e1), [e1, e2), ... and ≥ the last edge;
+    labels: one name per band (len(bins) of them).
+    """
+
+    column: str
+    bins: list[float] | None = None
+    labels: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _bands(self) -> SegmentSpec:
+        if self.bins is not None and (len(self.bins) < 1 or sorted(set(self.bins)) != list(self.bins)):
+            raise ValueError(f"segment {self.column}: bins must be increasing edges, got {self.bins}")
+        if self.labels is not None and (self.bins is None or len(self.labels) != len(self.bins)):
+            raise ValueError(f"segment {self.column}: labels need bins, one label per band ({len(self.bins or [])})")
+        return self
+
+
+class ModelCardSettings(_Strict):
+    """What the model card (level3_system/model_card.py) says beyond the numbers, and how it chooses a threshold."""
+
+    intended_use: str = "Rank current customers by churn risk to target retention offers; not for individual decisions."
+    limitations: list[str] = []
+    segments: list[SegmentSpec] = []
+    # The value of acting (an assumption, per customer): an offer costs `retention_offer_cost`; a treated churner
+    # stays with probability `offer_success_rate`, which saves `churn_loss`.
+    retention_offer_cost: float = Field(default=50.0, ge=0)
+    churn_loss: float = Field(default=500.0, ge=0)
+    offer_success_rate: float = Field(default=0.5, ge=0, le=1)
+    bootstrap_resamples: int = Field(default=1000, ge=10)
+    bootstrap_seed: int = 0
 
 
 class _ConfSource(PydanticBaseSettingsSource):
@@ -104,6 +139,7 @@ class Level3Settings(BaseSettings):
     retry_delay_seconds: list[float] = [1, 5]
     promotion: PromotionRules
     serving: ServingSettings = ServingSettings()
+    model_card: ModelCardSettings = ModelCardSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,388 @@
+"""The model card of a registered model: what it is for, what it was trained on and how well it does, and for whom.
+
+Pure functions compute the card's numbers from the model, the holdout and `settings.model_card`
+(conf/<env>/level3.yml): the holdout metrics with percentile bootstrap intervals (vectorised, fixed seed), the
+decision threshold that maximises the expected value of a retention offer, a reliability table, and the metrics
+per segment (the segments are configuration: a fork names its own columns). `render` turns them into markdown;
+`publish` (called by the flow's `promote` task, once the registry decision is known) logs the card to the MLflow
+run and, for a new champion, writes it to the reports folder.
+
+The metrics contract is untouched: its `threshold` stays what level 2 evaluated with (0.5), so levels 1-3 keep
+identical metrics; the card's `decision_threshold` is a recommendation, logged beside them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from level3_system.settings import ModelCardSettings, SegmentSpec
+
+CARD_ARTIFACT = "model_card.md"
+CONFIDENCE = 0.95
+THRESHOLD_GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)
+CALIBRATION_BINS = 10
+
+
+# --- metrics on weighted samples (a bootstrap resample is a row of counts per holdout customer) ----------------
+
+
+def _grouped(y: np.ndarray, p: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positive and negative weight per distinct probability, highest probability first: (B, G) each."""
+    order = np.argsort(-p, kind="stable")
+    p_sorted = p[order]
+    starts = np.flatnonzero(np.r_[True, p_sorted[1:] != p_sorted[:-1]])
+    w = weights[:, order].astype(float)
+    positive = np.add.reduceat(w * y[order], starts, axis=1)
+    negative = np.add.reduceat(w * (1 - y[order]), starts, axis=1)
+    return positive, negative
+
+
+def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def weighted_metrics(y: np.ndarray, p: np.ndarray, weights: np.ndarray, threshold: float) -> dict[str, np.ndarray]:
+    """ROC AUC, PR AUC (average precision, as scikit-learn), Brier, recall and precision at `threshold`.
+
+    `weights` is (B, n): one row per resample, the number of times each customer was drawn (ones: the holdout
+    itself). Ties between probabilities count half, as in scikit-learn. Undefined values (a resample without a
+    churner) are NaN.
+    """
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    weights = np.atleast_2d(weights)
+    positive, negative = _grouped(y, p, weights)
+    total_pos, total_neg = positive.sum(axis=1), negative.sum(axis=1)
+    # ROC AUC: for each positive, the negatives ranked below it (+ half the ties).
+    negatives_below = total_neg[:, None] - np.cumsum(negative, axis=1)
+    roc_auc = _divide((positive * (negatives_below + 0.5 * negative)).sum(axis=1), total_pos * total_neg)
+    # Average precision: precision at each distinct threshold, weighted by the recall it adds.
+    tp, fp = np.cumsum(positive, axis=1), np.cumsum(negative, axis=1)
+    precision_at = _divide(tp, tp + fp)
+    pr_auc = _divide((positive * np.nan_to_num(precision_at)).sum(axis=1), total_pos)
+    n = weights.sum(axis=1)
+    brier = _divide((weights * (p - y) ** 2).sum(axis=1), n)
+    flagged = weights * (p >= threshold)
+    true_positive = (flagged * y).sum(axis=1)
+    return {
+        "roc_auc": roc_auc,
+        "pr_auc": pr_auc,
+        "brier": brier,
+        f"recall@{threshold:g}": _divide(true_positive, total_pos),
+        f"precision@{threshold:g}": _divide(true_positive, flagged.sum(axis=1)),
+    }
+
+
+def bootstrap_weights(n: int, resamples: int, seed: int) -> np.ndarray:
+    """(resamples, n) counts: how often each of n customers is drawn in each resample (with replacement)."""
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n, size=(resamples, n))
+    offsets = np.arange(resamples)[:, None] * n
+    return np.bincount((draws + offsets).ravel(), minlength=resamples * n).reshape(resamples, n)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float
+    low: float
+    high: float
+
+
+def bootstrap_metrics(
+    y: np.ndarray, p: np.ndarray, thresholds: list[float], *, resamples: int, seed: int
+) -> dict[str, Estimate]:
+    """Each metric on the holdout with its percentile bootstrap interval (CONFIDENCE), deterministic in `seed`."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    weights = bootstrap_weights(len(y), resamples, seed)
+    ones = np.ones((1, len(y)))
+    tail = 100 * (1 - CONFIDENCE) / 2
+    found: dict[str, Estimate] = {}
+    for threshold in thresholds:
+        point = weighted_metrics(y, p, ones, threshold)
+        spread = weighted_metrics(y, p, weights, threshold)
+        for name, values in spread.items():
+            if name in found:
+                continue
+            defined = values[~np.isnan(values)]  # a resample without a churner (or a flag) has no value
+            low, high = np.percentile(defined, [tail, 100 - tail]) if defined.size else (np.nan, np.nan)
+            found[name] = Estimate(float(point[name][0]), float(low), float(high))
+    return found
+
+
+# --- the decision threshold --------------------------------------------------------------------------------
+
+
+def expected_value(y: np.ndarray, p: np.ndarray, threshold: float, card: ModelCardSettings) -> float:
+    """Expected value per holdout customer of offering retention to everyone with p >= threshold.
+
+    Against doing nothing: each offer costs `retention_offer_cost`; an offer to a real churner keeps them with
+    probability `offer_success_rate`, which saves `churn_loss`. Offers to customers who would stay only cost.
+    """
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    treated = p >= threshold
+    gain = y * card.offer_success_rate * card.churn_loss - card.retention_offer_cost
+    return float((treated * gain).sum() / len(y))
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    threshold: float
+    value: float  # expected value per customer at `threshold`
+    value_at_contract: float  # ... at the metrics contract's threshold
+    contract_threshold: float
+    treated_share: float
+    treated_share_at_contract: float
+    curve: dict[float, float] = field(default_factory=dict)
+
+
+def choose_threshold(
+    y: np.ndarray, p: np.ndarray, card: ModelCardSettings, contract_threshold: float = 0.5
+) -> ThresholdChoice:
+    """The grid threshold (0.01 steps) with the highest expected value on the holdout; the lowest one on a tie."""
+    curve = {float(t): expected_value(y, p, float(t), card) for t in THRESHOLD_GRID}
+    best = max(curve, key=lambda t: (curve[t], -t))
+    return ThresholdChoice(
+        threshold=best,
+        value=curve[best],
+        value_at_contract=expected_value(y, p, contract_threshold, card),
+        contract_threshold=contract_threshold,
+        treated_share=float(np.mean(np.asarray(p) >= best)),
+        treated_share_at_contract=float(np.mean(np.asarray(p) >= contract_threshold)),
+        curve=curve,
+    )
+
+
+# --- calibration and segments ------------------------------------------------------------------------------
+
+
+def reliability_table(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS) -> pd.DataFrame:
+    """Equal-width probability bins: customers, mean predicted probability, observed churn rate."""
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    index = np.minimum((p * bins).astype(int), bins - 1)
+    rows = []
+    for b in range(bins):
+        inside = index == b
+        count = int(inside.sum())
+        rows.append(
+            {
+                "bin": f"[{b / bins:.1f}, {(b + 1) / bins:.1f}{']' if b == bins - 1 else ')'}",
+                "n": count,
+                "mean_predicted": float(p[inside].mean()) if count else np.nan,
+                "observed_rate": float(y[inside].mean()) if count else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def segment_labels(values: pd.Series, spec: SegmentSpec) -> pd.Series:
+    """The segment of each customer: the value itself, or its band when `bins` (left-closed edges) are given.
+
+    Bands are [e0, e1), [e1, e2), ..., and ≥ the last edge; values below the first edge get no band.
+    """
+    if not spec.bins:
+        return values.astype(str)
+    edges = [*spec.bins, np.inf]
+    names = spec.labels or [f"{lo:g}–{hi:g}" for lo, hi in zip(spec.bins[:-1], spec.bins[1:], strict=True)] + [
+        f"≥{spec.bins[-1]:g}"
+    ]
+    return pd.cut(values.astype(float), bins=edges, right=False, labels=names).astype(object).astype(str)
+
+
+def segment_table(
+    x: pd.DataFrame, y: np.ndarray, p: np.ndarray, spec: SegmentSpec, threshold: float
+) -> pd.DataFrame | None:
+    """Per segment: customers, churn rate, mean predicted, ROC AUC, Brier, recall and precision at `threshold`.
+
+    None when the holdout has no such column (a configuration naming a column the data set does not have).
+    """
+    if spec.column not in x.columns:
+        return None
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    labels = segment_labels(x[spec.column].reset_index(drop=True), spec).to_numpy()
+    order = spec.labels if spec.bins and spec.labels else None
+    names = [n for n in (order or sorted(set(labels))) if n in set(labels) and n != "nan"]
+    rows = []
+    for name in names:
+        inside = labels == name
+        metrics = weighted_metrics(y[inside], p[inside], np.ones((1, int(inside.sum()))), threshold)
+        rows.append(
+            {
+                "segment": name,
+                "n": int(inside.sum()),
+                "churn_rate": float(y[inside].mean()),
+                "mean_predicted": float(p[inside].mean()),
+                "roc_auc": float(metrics["roc_auc"][0]),
+                "brier": float(metrics["brier"][0]),
+                "recall": float(metrics[f"recall@{threshold:g}"][0]),
+                "precision": float(metrics[f"precision@{threshold:g}"][0]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- the card ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelCard:
+    """Everything the card says; `render` writes it as markdown."""
+
+    settings: ModelCardSettings
+    metrics: dict[str, Estimate]
+    threshold: ThresholdChoice
+    calibration: pd.DataFrame
+    segments: dict[str, pd.DataFrame | None]
+    n_test: int
+    test_churn_rate: float
+    facts: dict[str, str] = field(default_factory=dict)  # name -> value: model, version, run, data, ...
+
+
+def build_card(
+    model: Any,
+    x_test: pd.DataFrame,
+    y_test: pd.Series,
+    card: ModelCardSettings,
+    *,
+    contract_threshold: float = 0.5,
+    facts: dict[str, str] | None = None,
+) -> ModelCard:
+    """The card's numbers from the model and the holdout (y_test is 0/1, 1 = churns)."""
+    y = np.asarray(y_test, dtype=float)
+    p = np.asarray(model.predict_proba(x_test)[:, 1], dtype=float)
+    choice = choose_threshold(y, p, card, contract_threshold)
+    metrics = bootstrap_metrics(
+        y, p, [contract_threshold, choice.threshold], resamples=card.bootstrap_resamples, seed=card.bootstrap_seed
+    )
+    return ModelCard(
+        settings=card,
+        metrics=metrics,
+        threshold=choice,
+        calibration=reliability_table(y, p),
+        segments={s.column: segment_table(x_test, y, p, s, choice.threshold) for s in card.segments},
+        n_test=len(y),
+        test_churn_rate=float(y.mean()) if len(y) else float("nan"),
+        facts=dict(facts or {}),
+    )
+
+
+def _table(frame: pd.DataFrame) -> list[str]:
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "–" if np.isnan(value) else f"{value:.3f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return lines
+
+
+def render(card: ModelCard, title: str = "Model card") -> str:
+    s, choice = card.settings, card.threshold
+    lines = [f"# {title}", ""]
+    lines += [f"- **{name}**: {value}" for name, value in card.facts.items()]
+    lines += ["", "## Intended use", "", s.intended_use.strip(), ""]
+    lines += [
+        "## Metrics on the holdout",
+        "",
+        f"{card.n_test} customers, churn rate {card.test_churn_rate:.3f}. Intervals: {CONFIDENCE:.0%} percentile "
+        f"bootstrap of the holdout ({s.bootstrap_resamples} resamples, seed {s.bootstrap_seed}).",
+        "",
+        "| metric | value | 95 % interval |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {name} | {e.value:.3f} | [{e.low:.3f}, {e.high:.3f}] |" for name, e in card.metrics.items()]
+    lines += [
+        "",
+        "## Decision threshold",
+        "",
+        f"Chosen threshold: **{choice.threshold:.2f}** (logged as the MLflow metric `decision_threshold`); the "
+        f"metrics contract keeps evaluating at {choice.contract_threshold:g}, and serving is unchanged.",
+        "",
+        f"It maximises the expected value per customer on the holdout over thresholds 0.01–0.99 (0.01 steps; the "
+        f"lowest on a tie). Assumptions (conf `model_card`): a retention offer costs {s.retention_offer_cost:g} per "
+        f"customer treated; a treated churner stays with probability {s.offer_success_rate:g}, saving "
+        f"{s.churn_loss:g}; customers who would stay only cost the offer. Value is against offering nobody (0).",
+        "",
+        "| threshold | expected value per customer | customers treated |",
+        "|---|---|---|",
+        f"| {choice.contract_threshold:g} (metrics contract) | {choice.value_at_contract:.2f} | "
+        f"{choice.treated_share_at_contract:.1%} |",
+        f"| {choice.threshold:.2f} (chosen) | {choice.value:.2f} | {choice.treated_share:.1%} |",
+        "",
+        "## Calibration",
+        "",
+        f"Brier score {card.metrics['brier'].value:.4f}. Reliability on the holdout (10 equal-width bins); the plot "
+        "is the run's artifact `plots/calibration.png`.",
+        "",
+    ]
+    lines += _table(card.calibration)
+    lines += ["", "## Metrics per segment", ""]
+    if not card.segments:
+        lines += ["No segments configured (conf `model_card.segments`).", ""]
+    for column, table in card.segments.items():
+        lines += [f"### {column}", ""]
+        if table is None:
+            lines += [f"The holdout has no column `{column}`: check conf `model_card.segments`.", ""]
+            continue
+        lines += [f"Recall and precision at the chosen threshold {choice.threshold:.2f}.", ""]
+        lines += [*_table(table), ""]
+    lines += ["## Known limitations", ""]
+    lines += [f"- {item}" for item in s.limitations] or ["- None recorded."]
+    return "\n".join(lines) + "\n"
+
+
+# --- publishing (the flow's promote task) ------------------------------------------------------------------
+
+
+def publish(
+    settings: Any,
+    outcome: Any,
+    *,
+    run_id: str,
+    version: str,
+    champion: bool,
+    decision: str,
+) -> tuple[ModelCard, str, list[Path]]:
+    """Build the card of a registered version, log it (and `decision_threshold`) to its MLflow run, and write it
+    to `<reports>/model_card.md` and `model_card_v<version>.md` when the version became champion.
+
+    `settings` is the Level3Settings, `outcome` the TrainingOutcome: typed loosely to keep this module free of
+    the tracking imports.
+    """
+    from mlflow import MlflowClient
+
+    from level3_system.tracking import git_commit
+
+    threshold = float(outcome.metrics.get("threshold", 0.5))
+    contract = outcome.contract.name if outcome.contract is not None else "unknown"
+    facts = {
+        "Registered model": f"`{settings.registered_model}` version {version}",
+        "Registry decision": decision,
+        "MLflow run": f"`{run_id}`",
+        "Data contract": f"`{contract}`",
+        "Data": f"`{outcome.raw_path}`",
+        "Data SHA-256": f"`{outcome.raw_sha256}`",
+        "Training / holdout rows": f"{len(outcome.y_train)} / {len(outcome.y_test)}",
+        "Git commit": f"`{git_commit()}`",
+    }
+    card = build_card(
+        outcome.model, outcome.x_test, outcome.y_test, settings.model_card, contract_threshold=threshold, facts=facts
+    )
+    markdown = render(card, title=f"Model card: {settings.registered_model} v{version}")
+    client = MlflowClient(tracking_uri=settings.resolved_tracking_uri)
+    client.log_metric(run_id, "decision_threshold", card.threshold.threshold)
+    client.log_text(run_id, markdown, CARD_ARTIFACT)
+    written: list[Path] = []
+    if champion:
+        settings.reports.mkdir(parents=True, exist_ok=True)
+        for name in (CARD_ARTIFACT, f"model_card_v{version}.md"):
+            path = settings.reports / name
+            path.write_text(markdown, encoding="utf-8")
+            written.append(path)
+    return card, markdown, written
