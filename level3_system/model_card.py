@@ -296,7 +296,10 @@ def render(card: ModelCard, title: str = "Model card") -> str:
         "| metric | value | 95 % interval |",
         "|---|---|---|",
     ]
-    lines += [f"| {name} | {e.value:.3f} | [{e.low:.3f}, {e.high:.3f}] |" for name, e in card.metrics.items()]
+    lines += [
+        f"| {name} | {e.value:.3f} | [{e.low:.3f}, {e.high:.3f}] |" if not np.isnan(e.value) else f"| {name} | – | – |"
+        for name, e in card.metrics.items()
+    ]
     lines += [
         "",
         "## Decision threshold",
