@@ -203,3 +203,20 @@ def test_reproducible_environment_needs_every_import_locked(tmp_path: Path) -> N
     assert check_reproducible_environment(good).found
     assert not check_reproducible_environment(bad).found
     assert not check_reproducible_environment(none).found
+
+
+def test_the_readme_carries_the_table_the_checks_give(repo_results: dict[str, dict]) -> None:
+    # The README's maturity table must say what `make maturity` finds today, capability by capability.
+    readme = (REPO_ROOT / "README.md").read_text()
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 6 and cells[0] in {c.name for c in CAPABILITIES}:
+            rows[cells[0]] = [cell.startswith("✓") for cell in cells[3:]]
+    assert set(rows) == {c.name for c in CAPABILITIES}, f"README maturity table rows: {sorted(rows)}"
+    for capability in CAPABILITIES:
+        found = [repo_results[level.name][capability.name].found for level in REPO_LEVELS]
+        assert rows[capability.name] == found, (
+            f"README says {rows[capability.name]} for '{capability.name}', make maturity finds {found}: "
+            "paste the new table into the README"
+        )
