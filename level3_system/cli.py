@@ -56,6 +56,7 @@ class TemporaryPrefectServer:
         command += ["--no-services", "--no-ui", "--analytics-off", "--log-level", "ERROR"]
         self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         os.environ["PREFECT_API_URL"] = self.url
+        os.environ.setdefault("PREFECT_UI_URL", "")  # this server has no UI: no "View at" links to it in the log
         # Stopped at exit, and registered before Prefect is imported: exit handlers run last-registered first,
         # so Prefect's own (which flush logs and events to this server) run before the server goes away.
         atexit.register(self.stop)
