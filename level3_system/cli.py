@@ -99,7 +99,7 @@ def _warm_imports() -> None:
     from prefect import flow  # noqa: F401
 
 
-def format_summary(summary: Any, state_message: str | None = None) -> str:
+def format_summary(summary: Any) -> str:
     lines = [f"level 3 · flow run {summary.flow_run} · {summary.seconds:.1f} s"]
     for report in summary.validation:
         mark = "passed" if report["success"] else "FAILED"

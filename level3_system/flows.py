@@ -23,6 +23,7 @@ from prefect.runtime import flow_run
 from prefect.states import Failed
 
 from level2_pipeline import ingestion
+from level2_pipeline.contract import DataContract
 from level3_system.compose import gate_model_input, gate_raw, run_level2, training_outcome
 from level3_system.model_card import publish as publish_card
 from level3_system.registry import Decision, apply_decision, evaluate_candidate, register
@@ -47,8 +48,7 @@ class TrainSummary:
 
 
 @task(name="ingest", cache_policy=NO_CACHE)
-def ingest(settings: Level3Settings) -> ingestion.RawFile:
-    config = ingestion.load_config(settings.kedro_env, settings.data_root)
+def ingest(config: ingestion.IngestionConfig) -> ingestion.RawFile:
     raw = ingestion.ingest(config, strict=False)
     get_run_logger().info("raw file %s (sha256 %s…)", raw.path, raw.sha256[:12])
     return raw
@@ -60,8 +60,7 @@ def _gate_artifact(report: GateReport) -> None:
 
 
 @task(name="validate_raw", cache_policy=NO_CACHE)
-def validate_raw(settings: Level3Settings, raw: ingestion.RawFile) -> GateReport:
-    contract = ingestion.load_config(settings.kedro_env, settings.data_root).contract
+def validate_raw(settings: Level3Settings, raw: ingestion.RawFile, contract: DataContract) -> GateReport:
     report = gate_raw(settings, raw.path, contract)
     get_run_logger().info(report.summary())
     _gate_artifact(report)
@@ -74,8 +73,7 @@ def data_processing(settings: Level3Settings) -> Any:
 
 
 @task(name="validate_model_input", cache_policy=NO_CACHE)
-def validate_model_input(settings: Level3Settings, table: Any) -> GateReport:
-    contract = ingestion.load_config(settings.kedro_env, settings.data_root).contract
+def validate_model_input(settings: Level3Settings, table: Any, contract: DataContract) -> GateReport:
     report = gate_model_input(settings, table, contract)
     get_run_logger().info(report.summary())
     _gate_artifact(report)
@@ -142,11 +140,13 @@ def train(settings: Level3Settings | None = None) -> Any:
     io = {"retries": settings.retries, "retry_delay_seconds": settings.retry_delay_seconds}
     summary = TrainSummary(status="stopped", flow_run=str(flow_run.get_name()), reports_dir=str(settings.reports))
 
-    raw = ingest.with_options(**io)(settings)
-    reports = [validate_raw(settings, raw)]
+    # Read conf/ once per run: the source and the contract the gates check against.
+    config = ingestion.load_config(settings.kedro_env, settings.data_root)
+    raw = ingest.with_options(**io)(config)
+    reports = [validate_raw(settings, raw, config.contract)]
     if reports[-1].success:
         table = data_processing(settings)
-        reports.append(validate_model_input(settings, table))
+        reports.append(validate_model_input(settings, table, config.contract))
     summary.validation = [r.to_dict() for r in reports]
     if not reports[-1].success:
         summary.seconds = time.perf_counter() - started
