@@ -17,13 +17,17 @@ LEVEL3_ENV := $(if $(KEDRO_ENV),CHURN_KEDRO_ENV=$(KEDRO_ENV))
 export UV_SYSTEM_CERTS := 1
 export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := manual
-# Offline and quiet: every tool's telemetry is off for anything started from here.
-export DO_NOT_TRACK := 1
-export KEDRO_DISABLE_TELEMETRY := 1
+# Offline and quiet: every tool's telemetry is off for anything started from here. The same set, with the same
+# values, is level2_pipeline/project.py's QUIET_ENVIRONMENT (the Python entry points apply it; a test keeps the two
+# equal). MLflow honours only "true".
+export DO_NOT_TRACK := true
+export KEDRO_DISABLE_TELEMETRY := true
 export MLFLOW_DISABLE_TELEMETRY := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export ORT_DISABLE_TELEMETRY := 1
+export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
+export GIT_OPTIONAL_LOCKS := 0
 
 .PHONY: help env data level1 level2 level3 validate serve compare diff maturity wheelhouse test lint viz ui bench clean
 
@@ -63,8 +67,9 @@ level3: env ## train through the level-3 system (Prefect flow, GX gates, MLflow 
 validate: env ## run the level-3 validation gates alone (no training)
 	@$(LEVEL3_ENV) $(PY) -m level3_system validate
 
-serve: env ## serve the champion model on http://127.0.0.1:8000 (run make level3 first)
-	@$(LEVEL3_ENV) $(PY) -m level3_system serve
+# make serve HOST=0.0.0.0 PORT=9000 (validated like the settings; CHURN_SERVING__* work too).
+serve: env ## serve the champion model on http://127.0.0.1:8000 (run make level3 first; HOST=, PORT=)
+	@$(LEVEL3_ENV) $(PY) -m level3_system serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 ui: env ## start the MLflow UI and the Prefect UI on 127.0.0.1
 	@$(LEVEL3_ENV) $(PY) -m level3_system ui
@@ -76,7 +81,7 @@ diff: env ## map each step across the levels (terminal + data/08_reporting/level
 	@$(PY) -m tools.level_map
 
 maturity: env ## which MLOps maturity capabilities each level has, and the file that provides each
-	@$(PY) -m benchmarks.maturity
+	@$(PY) -m tools.maturity
 
 # The wheels are built for the venv's interpreter (its Python version and platform): pip runs on it through uv.
 # hatchling + editables build this project offline; uv's own wheel installs uv there (docs/wheelhouse.md).

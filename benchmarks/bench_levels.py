@@ -22,7 +22,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.compare import REPO_ROOT, Level, discover_levels, markdown_table
+from benchmarks.compare import markdown_table
+from level2_pipeline.project import PROJECT_ROOT
+from tools.levels import Level, discover_levels
 
 TARGET_OVERHEAD_S = {2: 3.0, 3: 20.0}  # level N may take at most this many seconds more than level 1
 NODE_LINE = re.compile(r"^\s+(\S+)\s+(\d+(?:\.\d+)?) s -> ", re.MULTILINE)  # level2_pipeline.hooks.StepLogHook
@@ -86,7 +88,7 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def time_level(level: Level, root: Path = REPO_ROOT) -> tuple[float, float, str]:
+def time_level(level: Level, root: Path = PROJECT_ROOT) -> tuple[float, float, str]:
     """Wall and CPU seconds of `make -s level<N>`, and its output; raises CalledProcessError when the run fails.
 
     CPU time (user + system, every waited-for child included) is reported beside wall time because on a shared
@@ -107,7 +109,7 @@ def node_seconds(output: str) -> float | None:
     return sum(float(seconds) for _, seconds in found) if found else None
 
 
-def probe(args: list[str], root: Path = REPO_ROOT, repeats: int = PROBE_REPEATS) -> dict[str, float]:
+def probe(args: list[str], root: Path = PROJECT_ROOT, repeats: int = PROBE_REPEATS) -> dict[str, float]:
     """Run a probe in fresh processes; the median of each figure it prints (as JSON), plus its wall time."""
     results: list[dict[str, float]] = []
     for _ in range(repeats):
@@ -118,7 +120,7 @@ def probe(args: list[str], root: Path = REPO_ROOT, repeats: int = PROBE_REPEATS)
     return {key: statistics.median(r[key] for r in results) for key in results[0]}
 
 
-def run_levels(levels: list[Level], runs: int, root: Path = REPO_ROOT) -> list[LevelTimes]:
+def run_levels(levels: list[Level], runs: int, root: Path = PROJECT_ROOT) -> list[LevelTimes]:
     """`runs` interleaved rounds; no warm-up round (a level-3 run costs ~20 s): the median absorbs a cold first run."""
     times = [LevelTimes(level) for level in levels]
     for round_ in range(1, runs + 1):
@@ -157,7 +159,7 @@ def level_table(times: list[LevelTimes]) -> str:
     return table
 
 
-def breakdown(times: list[LevelTimes], root: Path = REPO_ROOT) -> str:
+def breakdown(times: list[LevelTimes], root: Path = PROJECT_ROOT) -> str:
     """Where the time goes: each piece measured in fresh processes, against level 2's median wall time."""
     py = sys.executable
     print("  probing: interpreter start, make + data check, imports, Kedro session …", flush=True)
@@ -214,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    levels = [lv for lv in discover_levels(REPO_ROOT) if not args.levels or lv.number in args.levels]
+    levels = [lv for lv in discover_levels(PROJECT_ROOT) if not args.levels or lv.number in args.levels]
     if not levels:
         print("bench: no runnable level found")
         return 1

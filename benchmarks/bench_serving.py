@@ -35,9 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from level3_system.settings import QUIET_ENVIRONMENT
+from level2_pipeline.project import PROJECT_ROOT, QUIET_ENVIRONMENT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 TARGET_SPEEDUP = 15.0  # requests/s of the service over `mlflow models serve`
 TARGET_P99_MS = 20.0  # at 32 clients
@@ -82,7 +81,7 @@ def start_server(name: str, command: list[str], env: dict[str, str], port: int, 
     with log.open("wb") as out:
         # A new session: the server and whatever it spawns (mlflow's uvicorn) form one process group to stop.
         process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+            command, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
         )
     return Server(name, port, probe, process, log)
 
@@ -411,7 +410,7 @@ def batch_frame(settings: Any, contract: Any, rows: int) -> tuple[Any, str]:
         source, frame = raw[0], pd.read_csv(raw[0])
     frame = frame[list(contract.features)]
     picked = np.random.default_rng(0).integers(0, len(frame), size=rows)
-    return frame.iloc[picked].reset_index(drop=True), str(source.relative_to(REPO_ROOT))
+    return frame.iloc[picked].reset_index(drop=True), str(source.relative_to(PROJECT_ROOT))
 
 
 def measure_in_process(model: Any, customer: dict[str, Any], frame: Any, args: argparse.Namespace) -> InProcess:
@@ -568,8 +567,9 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
 
-    from level2_pipeline.contract import DataContract
     from level3_system.contract import load_parameters
+
+    from level2_pipeline.contract import DataContract
     from level3_system.settings import get_settings
 
     settings = get_settings()

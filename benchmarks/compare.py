@@ -13,21 +13,19 @@ The same table is written to `data/08_reporting/comparison.md`. `--no-run` uses 
 from __future__ import annotations
 
 import argparse
-import ast
-import io
 import json
 import math
-import re
 import subprocess
 import sys
 import time
-import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from level2_pipeline.project import PROJECT_ROOT
+from tools.levels import Level, count_code_lines, count_tests, discover_levels, imported_modules, level1_differences
+
 CONTRACT_KEYS = (
     "roc_auc",
     "pr_auc",
@@ -40,7 +38,6 @@ CONTRACT_KEYS = (
     "n_train",
     "n_test",
 )
-LEVEL_DIR = re.compile(r"level(\d+)_\w+")
 REPORT = Path("data/08_reporting/comparison.md")
 
 # A capability is shown by importing the tool that provides it (top-level module names).
@@ -51,22 +48,6 @@ CAPABILITIES: dict[str, set[str]] = {
     "orchestration": {"prefect"},
     "serving": {"fastapi"},
 }
-_NOT_CODE = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
-
-
-@dataclass(frozen=True)
-class Level:
-    """A top-level `level<N>_*` directory that `make level<N>` runs."""
-
-    number: int
-    path: Path
-
-    @property
-    def name(self) -> str:
-        return f"level{self.number}"
-
-    def python_files(self) -> list[Path]:
-        return sorted(p for p in self.path.rglob("*.py") if "__pycache__" not in p.parts)
 
 
 @dataclass(frozen=True)
@@ -75,33 +56,7 @@ class RunResult:
     seconds: float
 
 
-def has_make_target(target: str, root: Path = REPO_ROOT) -> bool:
-    """True when the Makefile has a rule for `target` (a phony name without a rule dry-runs as "Nothing to be done")."""
-    dry = subprocess.run(["make", "-n", "--no-print-directory", target], cwd=root, capture_output=True, text=True)
-    return dry.returncode == 0 and "Nothing to be done" not in dry.stdout + dry.stderr
-
-
-def discover_levels(root: Path = REPO_ROOT, *, report_skipped: bool = True) -> list[Level]:
-    """The levels that can run now: `level<N>_*` directories with Python code and a `make level<N>` target."""
-    levels = []
-    for path in sorted(root.iterdir()):
-        match = LEVEL_DIR.fullmatch(path.name)
-        if not (path.is_dir() and match):
-            continue
-        level = Level(int(match.group(1)), path)
-        reason = None
-        if not level.python_files():
-            reason = "no Python files"
-        elif not has_make_target(level.name, root):
-            reason = f"no `make {level.name}` target"
-        if reason is None:
-            levels.append(level)
-        elif report_skipped:
-            print(f"skipping {path.name}/: {reason}")
-    return sorted(levels, key=lambda lv: lv.number)
-
-
-def run_level(level: Level, root: Path = REPO_ROOT) -> RunResult:
+def run_level(level: Level, root: Path = PROJECT_ROOT) -> RunResult:
     """Run `make -s level<N>` from the repository root, streaming its output, and time it end to end."""
     print(f"== {level.name}: make -s {level.name}", flush=True)
     started = time.perf_counter()
@@ -121,68 +76,13 @@ def run_level(level: Level, root: Path = REPO_ROOT) -> RunResult:
     return RunResult(ok, seconds)
 
 
-def read_metrics(level: Level, root: Path = REPO_ROOT) -> dict[str, Any] | None:
+def read_metrics(level: Level, root: Path = PROJECT_ROOT) -> dict[str, Any] | None:
     """The level's metrics.json (the cross-level contract), or None when it is missing or unreadable."""
     path = root / "data" / "08_reporting" / level.name / "metrics.json"
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-
-
-def count_code_lines(files: Iterable[Path]) -> int:
-    """Lines holding code: blank lines, comments and docstrings are not code, so they must not inflate a level."""
-    total = 0
-    for path in files:
-        source = path.read_text(encoding="utf-8")
-        docstring_lines = _docstring_lines(ast.parse(source))
-        lines: set[int] = set()
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.type in _NOT_CODE or (tok.type == tokenize.STRING and tok.start[0] in docstring_lines):
-                continue
-            lines.update(range(tok.start[0], tok.end[0] + 1))
-        total += len(lines)
-    return total
-
-
-def _docstring_lines(tree: ast.Module) -> set[int]:
-    lines: set[int] = set()
-    for node in ast.walk(tree):
-        body = node.body if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) else []
-        first = body[0] if body else None
-        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-            lines.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
-    return lines
-
-
-def count_tests(test_dir: Path) -> int:
-    """Test functions pytest would collect, counted statically (no import, no fixtures): a parametrized test is one."""
-    count = 0
-    files = [*test_dir.rglob("test_*.py"), *test_dir.rglob("*_test.py")] if test_dir.is_dir() else []
-    for path in set(files):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in tree.body:
-            if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-                count += sum(_is_test_function(item) for item in node.body)
-            else:
-                count += _is_test_function(node)
-    return count
-
-
-def _is_test_function(node: ast.stmt) -> bool:
-    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
-
-
-def imported_modules(files: Iterable[Path]) -> set[str]:
-    """Top-level names of the modules the files import (absolute imports, anywhere in the file)."""
-    found: set[str] = set()
-    for path in files:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                found.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                found.add(node.module.split(".")[0])
-    return found
 
 
 def detect_capabilities(level: Level, levels: Iterable[Level] = ()) -> dict[str, bool]:
@@ -253,7 +153,8 @@ def build_report(
     levels: list[Level],
     metrics: dict[str, dict[str, Any] | None],
     runs: dict[str, RunResult],
-    root: Path = REPO_ROOT,
+    root: Path = PROJECT_ROOT,
+    level1_differs: list[str] | None = None,
 ) -> str:
     """The table, the agreement line and the footnotes saying how each row is measured."""
     keys = [*CONTRACT_KEYS, *sorted(set().union(*(m or {} for m in metrics.values())) - set(CONTRACT_KEYS))]
@@ -283,13 +184,19 @@ def build_report(
         "⁴ Detected from the level's imports (ast), not declared: kedro/omegaconf (reads conf/), great_expectations, "
         "mlflow, prefect, fastapi; importing another level's package inherits that level's imports.",
     ]
-    return "\n".join([markdown_table(header, rows), "", metrics_agreement(good), "", *notes]) + "\n"
+    if level1_differs:
+        notes.append(
+            "⁵ Level 1 hard-codes its parameters and cannot see conf/ (that is its lesson); here conf/ says otherwise, "
+            "so level 1 trains another model and the metrics may differ: " + "; ".join(level1_differs) + "."
+        )
+    agreement = metrics_agreement(good) + (" See ⁵." if level1_differs else "")
+    return "\n".join([markdown_table(header, rows), "", agreement, "", *notes]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__.splitlines()[0])
     parser.add_argument("--no-run", action="store_true", help="use the metrics on disk; do not run or time the levels")
-    parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository root (default: this checkout)")
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help="repository root (default: this checkout)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     levels = discover_levels(root)
@@ -298,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     runs = {} if args.no_run else {level.name: run_level(level, root) for level in levels}
     metrics = {level.name: read_metrics(level, root) for level in levels}
-    report = build_report(levels, metrics, runs, root)
+    report = build_report(levels, metrics, runs, root, level1_differences())
     out = root / REPORT
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report, encoding="utf-8")

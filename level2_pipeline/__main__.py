@@ -8,7 +8,9 @@ import logging
 import sys
 import time
 
-from level2_pipeline.runner import UserFacingError, run
+from level2_pipeline.errors import UserFacingError
+from level2_pipeline.project import apply_quiet_environment
+from level2_pipeline.runner import run
 
 logger = logging.getLogger("level2_pipeline")
 
@@ -19,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default=None, help="Kedro configuration environment (default: local)")
     parser.add_argument("--data-dir", default=None, help="root of the data layers (default: data/)")
     args = parser.parse_args(argv)
+    apply_quiet_environment()
 
     started = time.perf_counter()
     try:

@@ -1,7 +1,14 @@
-"""Kedro's configuration loader for `conf/`, outside a Kedro session.
+"""Kedro's configuration for `conf/`: how environments merge, and one-line errors naming the file and key.
 
-`make data`, level 3 and its service read the same files a Kedro run reads (with the same environments:
-`conf/base` < `conf/local` or `--env`), without paying for a session.
+Merging: `conf/local/` (or another environment such as `conf/mlc/`) overrides `conf/base/` **key by key** for
+parameters and the level-3 settings (Kedro's soft merge), so a user who changes `model.C` keeps `max_iter`. Two
+exceptions: the data contract is replaced whole (two contracts' columns merged would describe data nobody has),
+and a key set to `null` removes the base value (`clean.fill_missing: null` in a fork with no gaps).
+
+`make data`, level 3 and its service read the same files a Kedro run reads without paying for a session
+(`config_loader`). Every parameter is checked against its typed model before work starts (`check_parameters`,
+also run by a Kedro hook for `kedro run`): a bad value stops with one line such as
+`conf/local/parameters_data_science.yml: model.C: expected greater than 0, found -1`.
 """
 
 from __future__ import annotations
@@ -9,16 +16,35 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from level2_pipeline.runner import PROJECT_ROOT
+import yaml
+from kedro.config import OmegaConfigLoader
+from pydantic import BaseModel, ValidationError
+
+from level2_pipeline.errors import ConfigError, describe_invalid
+from level2_pipeline.project import PROJECT_ROOT, shown
+
+CONF_ROOT = PROJECT_ROOT / "conf"
+# Top-level keys an environment replaces whole instead of merging into base's.
+REPLACED_WHOLE = {"parameters": ("data_contract",)}
+
+
+class ProjectConfigLoader(OmegaConfigLoader):
+    """Kedro's loader, with the data contract replaced whole even where the rest merges softly."""
+
+    def _merge_configs(self, config: dict[str, Any], env_config: dict[str, Any], key: str, env_path: str) -> Any:
+        whole = {name: env_config[name] for name in REPLACED_WHOLE.get(key, ()) if name in env_config}
+        rest = {name: value for name, value in env_config.items() if name not in whole}
+        merged = super()._merge_configs(config, rest, key, env_path)
+        merged.update(whole)
+        return merged
 
 
 def config_loader(
     env: str | None = None,
     data_dir: Path | str | None = None,
     extra_patterns: dict[str, list[str]] | None = None,
-) -> Any:
-    from kedro.config import OmegaConfigLoader
-
+) -> OmegaConfigLoader:
+    """The loader a Kedro session of `env` would use (base < local, or base < env), outside a session."""
     from level2_pipeline.settings import CONFIG_LOADER_ARGS
 
     args = {
@@ -26,4 +52,161 @@ def config_loader(
         "config_patterns": {**CONFIG_LOADER_ARGS["config_patterns"], **(extra_patterns or {})},
     }
     runtime_params = {"data_dir": str(Path(data_dir).resolve())} if data_dir is not None else {}
-    return OmegaConfigLoader(conf_source=str(PROJECT_ROOT / "conf"), env=env, runtime_params=runtime_params, **args)
+    return ProjectConfigLoader(conf_source=str(CONF_ROOT), env=env, runtime_params=runtime_params, **args)
+
+
+def run_env(env: str | None) -> str:
+    from level2_pipeline.settings import CONFIG_LOADER_ARGS
+
+    return env or str(CONFIG_LOADER_ARGS["default_run_env"])
+
+
+def _files(folder: Path, patterns: list[str]) -> list[Path]:
+    found = {p for pattern in patterns for p in folder.glob(pattern) if p.suffix in (".yml", ".yaml", ".json")}
+    return sorted(found)
+
+
+def _holds(path: Path, keys: tuple[Any, ...]) -> int:
+    """How many leading keys of `keys` the file's YAML holds (0: not even the first)."""
+    try:
+        node: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return 0
+    depth = 0
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            break
+        node, depth = node[key], depth + 1
+    return depth
+
+
+def locate(keys: tuple[Any, ...], patterns: list[str], env: str | None = None, conf_root: Path = CONF_ROOT) -> str:
+    """`conf/local/parameters_data_science.yml: model.C`: the file that sets a key (the run environment's first,
+    then base's), or that holds the deepest part of its path when the key itself is missing."""
+    dotted = ".".join(str(k) for k in keys)
+    whole = {name for names in REPLACED_WHOLE.values() for name in names}
+    best: tuple[int, Path | None] = (0, None)
+    for folder in (conf_root / run_env(env), conf_root / "base"):
+        for path in _files(folder, patterns):
+            depth = _holds(path, keys)
+            # An environment that replaces a key whole is where all of that key's values come from.
+            if depth == len(keys) or (depth and keys[0] in whole and folder.name != "base"):
+                return f"{shown(path)}: {dotted}"
+            if depth > best[0]:
+                best = (depth, path)
+    where = shown(best[1]) if best[1] is not None else f"{shown(conf_root)}/{{base,{run_env(env)}}}"
+    return f"{where}: {dotted}"
+
+
+def parameter_models() -> dict[str, type[BaseModel]]:
+    """The typed model of each top-level parameter key: what `check_parameters` validates."""
+    from level2_pipeline.contract import DataContract
+    from level2_pipeline.ingestion import IngestionParams
+    from level2_pipeline.params import CleanParams, EvaluateParams, ModelParams, SplitParams
+
+    return {
+        "data_contract": DataContract,
+        "ingestion": IngestionParams,
+        "clean": CleanParams,
+        "split": SplitParams,
+        "model": ModelParams,
+        "evaluate": EvaluateParams,
+    }
+
+
+def check_parameters(
+    parameters: dict[str, Any],
+    env: str | None = None,
+    keys: tuple[str, ...] | None = None,
+    runtime: dict[str, Any] | None = None,
+) -> None:
+    """Validate the parameters (all known keys, or `keys`) against their models; ConfigError names file and key.
+
+    `runtime` holds the run's runtime parameters (`kedro run --params`, level 3's): a key set there is named so.
+    """
+    from level2_pipeline.settings import CONFIG_LOADER_ARGS
+
+    patterns = list(CONFIG_LOADER_ARGS["config_patterns"]["parameters"])
+
+    def where(loc: tuple[Any, ...]) -> str:
+        if _holds_path(runtime or {}, loc):
+            return f"runtime parameter (--params) {'.'.join(str(k) for k in loc)}"
+        return locate(loc, patterns, env)
+
+    errors: list[dict[str, Any]] = []
+    for key, model in parameter_models().items():
+        if (keys is not None and key not in keys) or key not in parameters:
+            continue
+        try:
+            model.model_validate(parameters[key])
+        except ValidationError as exc:
+            errors += [{**e, "loc": (key, *e["loc"])} for e in exc.errors()]
+    errors += _unknown_fill_columns(parameters)
+    if errors:
+        raise ConfigError(describe_invalid(errors, where))
+
+
+def _holds_path(tree: dict[str, Any], keys: tuple[Any, ...]) -> bool:
+    node: Any = tree
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return bool(keys)
+
+
+def _unknown_fill_columns(parameters: dict[str, Any]) -> list[dict[str, Any]]:
+    """A fill rule for a column the contract does not have: left over from base's rules in a fork, most likely."""
+    rules = (parameters.get("clean") or {}).get("fill_missing") or {}
+    columns = ((parameters.get("data_contract") or {}).get("columns")) or {}
+    if not isinstance(rules, dict) or not isinstance(columns, dict) or not columns:
+        return []
+    return [
+        {
+            "loc": ("clean", "fill_missing", name),
+            "type": "value_error",
+            "msg": "a column of the data contract (set clean.fill_missing to null to drop base's rules)",
+            "input": name,
+        }
+        for name in rules
+        if name not in columns
+    ]
+
+
+def load_parameters(env: str | None = None, data_dir: Path | str | None = None) -> dict[str, Any]:
+    """All parameters of the environment (`conf/base` merged with `conf/<env>`), contract included, checked."""
+    parameters = dict(config_loader(env, data_dir)["parameters"])
+    check_parameters(parameters, env=env)
+    return parameters
+
+
+def load_contract_and_clean(env: str | None = None) -> tuple[Any, Any]:
+    """Today's data contract and cleaning rules in conf/ (typed): what level 3 trains with."""
+    from level2_pipeline.contract import DataContract
+    from level2_pipeline.params import CleanParams
+
+    parameters = load_parameters(env)
+    return DataContract.model_validate(parameters["data_contract"]), CleanParams.model_validate(
+        parameters.get("clean") or {}
+    )
+
+
+def load_contract(env: str | None = None) -> Any:
+    """Today's data contract of the environment (typed)."""
+    return load_contract_and_clean(env)[0]
+
+
+def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` on `base`, mapping by mapping (how Kedro applies runtime parameters to conf/'s)."""
+    result = dict(base)
+    for key, value in override.items():
+        result[key] = (
+            merged(result[key], value) if isinstance(value, dict) and isinstance(result.get(key), dict) else value
+        )
+    return result
+
+
+def check_run_parameters(env: str | None, data_dir: Path | str | None, runtime: dict[str, Any]) -> None:
+    """What a run with these runtime parameters will use, checked before it starts (ConfigError: one line)."""
+    parameters = config_loader(env, data_dir)["parameters"]
+    check_parameters(merged(parameters, runtime), env=env, runtime=runtime)

@@ -21,7 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from level2_pipeline.contract import DataContract, DataContractError
-from level2_pipeline.runner import PROJECT_ROOT, UserFacingError
+from level2_pipeline.errors import UserFacingError, explain
+from level2_pipeline.project import PROJECT_ROOT, apply_quiet_environment, shown
 
 logger = logging.getLogger(__name__)
 
@@ -69,12 +70,20 @@ class IngestionConfig:
 
 
 def load_config(env: str | None = None, data_dir: Path | str | None = None) -> IngestionConfig:
-    """Read the source, the data contract and the raw file's location (the catalog's) from `conf/`."""
-    from level2_pipeline.config import config_loader
+    """Read the source, the data contract and the raw file's location (the catalog's) from `conf/`.
+
+    A bad value stops here with one line naming the file and key (`check_parameters`), before anything is read
+    or written.
+    """
+    from level2_pipeline.config import check_parameters, config_loader
 
     loader = config_loader(env, data_dir)
     parameters = loader["parameters"]
-    target = Path(loader["catalog"]["raw_telco_churn"]["filepath"])
+    check_parameters(parameters, env=env, keys=("data_contract", "ingestion"))
+    try:
+        target = Path(loader["catalog"]["raw_telco_churn"]["filepath"])
+    except KeyError as exc:
+        raise RawDataError("conf/: the catalog has no `raw_telco_churn` dataset with a filepath") from exc
     return IngestionConfig(
         params=IngestionParams.model_validate(parameters["ingestion"]),
         contract=DataContract.model_validate(parameters["data_contract"]),
@@ -92,13 +101,6 @@ def sha256_of(path: Path) -> str:
 
 def _record_path(target: Path) -> Path:
     return target.with_name(target.name + ".meta.json")
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def verify(config: IngestionConfig, *, strict: bool = True) -> RawFile:
@@ -120,13 +122,13 @@ def verify(config: IngestionConfig, *, strict: bool = True) -> RawFile:
         _write_record(target, actual, rows, "placed by hand")
         return RawFile(target, rows, actual, fetched=False)
     if actual != expected and not strict:
-        logger.warning("data: %s differs from its recorded SHA-256: the validation gate decides", _shown(target))
+        logger.warning("data: %s differs from its recorded SHA-256: the validation gate decides", shown(target))
         return RawFile(target, int(record.get("rows", -1)), actual, fetched=False, matches_record=False)
     if actual != expected:
         raise RawDataError(
-            f"{_shown(target)} does not match its recorded SHA-256 (corrupt, truncated or edited): "
+            f"{shown(target)} does not match its recorded SHA-256 (corrupt, truncated or edited): "
             f"delete it and run `make data` to fetch it again, or if you replaced it on purpose, delete "
-            f"{_shown(record_file)} and set ingestion.sha256 to null in conf/local/parameters_ingestion.yml"
+            f"{shown(record_file)} and set ingestion.sha256 to null in conf/local/parameters_ingestion.yml"
         )
     if "rows" not in record:  # checksum from conf, no record yet: count once and record it
         rows = sum(1 for _ in target.open("rb")) - 1
@@ -214,15 +216,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default=None, help="Kedro configuration environment (default: local)")
     parser.add_argument("--data-dir", default=None, help="root of the data layers (default: data/)")
     args = parser.parse_args(argv)
+    apply_quiet_environment()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         config = load_config(args.env, args.data_dir)
         raw = ingest(config, force=args.force)
-    except UserFacingError as exc:
-        logger.error("data: %s", exc)
+    except Exception as exc:
+        message = explain(exc)
+        if message is None:
+            raise
+        logger.error("data: %s", message)
         return 1
     state = f"fetched from {config.params.describe()}" if raw.fetched else "up to date"
-    logger.info("data: %s %s (%d rows, sha256 %s…)", _shown(raw.path), state, raw.rows, raw.sha256[:12])
+    logger.info("data: %s %s (%d rows, sha256 %s…)", shown(raw.path), state, raw.rows, raw.sha256[:12])
     return 0
 
 

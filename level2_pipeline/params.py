@@ -6,7 +6,9 @@ them), and level 3 reuses them; a misspelt key fails fast instead of silently fa
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Params(BaseModel):
@@ -15,6 +17,12 @@ class _Params(BaseModel):
 
 class CleanParams(_Params):
     fill_missing: dict[str, float | int | str] = Field(default_factory=dict)
+
+    @field_validator("fill_missing", mode="before")
+    @classmethod
+    def _none_is_no_rule(cls, value: Any) -> Any:
+        """`fill_missing: null` in an environment drops base's rules (environments merge key by key)."""
+        return {} if value is None else value
 
 
 class SplitParams(_Params):

@@ -11,20 +11,33 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from level2_pipeline.contract import DataContractError
+from level2_pipeline.errors import UserFacingError, explain
+from level2_pipeline.project import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-# Set before Kedro is imported, for callers that did not come through the Makefile.
-os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("KEDRO_LOGGING_CONFIG", str(PROJECT_ROOT / "conf" / "logging.yml"))
-# A Kedro session runs `git status` for its metadata; without this it takes .git/index.lock and can make a
-# concurrent `git commit` in the same checkout fail.
-os.environ.setdefault("GIT_OPTIONAL_LOCKS", "0")
+__all__ = ["RunOutputs", "UserFacingError", "explain", "run"]
 
 
-class UserFacingError(RuntimeError):
-    """An error whose message alone tells the user what is wrong and what to do."""
+class RunOutputs:
+    """The outputs of one run, in memory, with the run's catalog for anything the run did not produce."""
+
+    def __init__(self, context: Any, outputs: dict[str, Any]) -> None:
+        self.context = context
+        self.outputs = dict(outputs)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The run's parameters as its nodes received them (validated: typed models where nodes ask for them)."""
+        return self.context.params
+
+    def load(self, name: str) -> Any:
+        if name in self.outputs:
+            return self.outputs[name]
+        if name == "parameters":
+            return self.params
+        return self.context.catalog.load(name)
+
+    def exists(self, name: str) -> bool:
+        return name in self.outputs or self.context.catalog.exists(name)
 
 
 def _runtime_params(data_dir: Path | str | None, extra: dict[str, Any] | None) -> dict[str, Any]:
@@ -42,34 +55,22 @@ def run(
     runtime_params: dict[str, Any] | None = None,
     project_path: Path = PROJECT_ROOT,
 ) -> Any:
-    """Run the named pipelines in one Kedro session and return the catalog that holds their outputs."""
+    """Run the named pipelines in one Kedro session; returns what they produced (`RunOutputs.load(name)`)."""
+    # The project's logging (one line per node) from any working directory; a caller's choice wins.
+    os.environ.setdefault("KEDRO_LOGGING_CONFIG", str(PROJECT_ROOT / "conf" / "logging.yml"))
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
+
+    from level2_pipeline.hooks import RECORDER
 
     bootstrap_project(project_path)
     params = _runtime_params(data_dir, runtime_params)
     try:
         with KedroSession.create(project_path=project_path, env=env, runtime_params=params) as session:
             session.run(pipeline_names=list(pipelines))
-            return session.load_context().catalog
+            return RunOutputs(RECORDER.context, RECORDER.outputs)
     except Exception as exc:
         message = explain(exc)
         if message is None:
             raise
         raise UserFacingError(message) from exc
-
-
-def explain(exc: BaseException) -> str | None:
-    """The one-line explanation of a failure a user can fix, or None for a real bug (keep its traceback)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, (DataContractError, UserFacingError)):
-            return str(seen)
-        if isinstance(seen, FileNotFoundError):
-            name = seen.filename or str(seen)
-            hint = "run `make data` first" if "01_raw" in str(name) else "run the step that writes it first"
-            return f"file not found: {name}: {hint}"
-        if type(seen).__name__ in {"ParameterValidationError", "ValidationError"}:
-            return f"invalid configuration in conf/: {' '.join(str(seen).split())}"
-        seen = seen.__cause__ or seen.__context__
-    return None

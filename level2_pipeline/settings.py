@@ -1,18 +1,24 @@
 """Kedro project settings: https://docs.kedro.org/en/stable/kedro_project_setup/settings.html"""
 
-from level2_pipeline.hooks import StepLogHook
+from level2_pipeline.config import ProjectConfigLoader
+from level2_pipeline.hooks import RECORDER, ConfigCheckHook, StepLogHook
 
-HOOKS = (StepLogHook(),)
+HOOKS = (ConfigCheckHook(), RECORDER, StepLogHook())
 
 # Telemetry is off by project (the .telemetry file says consent: false); the viz plugin's dataset-stats hook
 # is only useful while kedro-viz runs, which `make viz` does on its own.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-telemetry", "kedro-viz")
 
+# conf/local (or another environment) overrides conf/base key by key; the data contract is replaced whole
+# (level2_pipeline/config.py says why).
+CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
     "config_patterns": {
         # The data contract is read as parameters so nodes receive it as `params:data_contract`.
         "parameters": ["parameters*", "parameters*/**", "**/parameters*", "data_contract*"],
+        "level3": ["level3*", "level3/**"],
     },
+    "merge_strategy": {"parameters": "soft", "level3": "soft"},
 }

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import shutil
 import sys
@@ -24,9 +23,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from level2_pipeline.runner import PROJECT_ROOT, UserFacingError, explain  # sets the telemetry switch first
-
-os.environ.setdefault("DO_NOT_TRACK", "1")
+from level2_pipeline.errors import UserFacingError, explain
+from level2_pipeline.project import PROJECT_ROOT, apply_quiet_environment, shown
 
 logger = logging.getLogger("level2_pipeline.viz")  # not __name__: run with -m, that is "__main__"
 
@@ -106,18 +104,12 @@ def build(output: Path = DEFAULT_OUTPUT, *, env: str | None = None) -> list[str]
     return external_references(output)
 
 
-def _shown(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m level2_pipeline.viz", description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="site folder (replaced)")
     parser.add_argument("--env", default=None, help="Kedro configuration environment (default: local)")
     args = parser.parse_args(argv)
+    apply_quiet_environment()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         external = build(args.output, env=args.env)
@@ -128,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             logger.error("viz: kedro-viz could not build the site: %s", message)
         return 1
-    site = _shown(args.output.resolve())
+    site = shown(args.output.resolve())
     logger.info("viz: static site in %s/index.html (serve it: python -m http.server -d %s)", site, site)
     if external:
         logger.info("viz: external references left (the browser's, not this build's): %s", ", ".join(external))

@@ -1,182 +1,176 @@
-"""Model registry with aliases: every trained model is a version; `champion` moves only on evidence.
+"""MLflow, in one place: the client factory, the registry's versions and aliases, and loading what a version holds.
 
-A new version is aliased `challenger`. It becomes `champion` when it passes the behaviour checks and is not
-worse than the current champion on the same holdout (within a tolerance). Moving an alias is one update in
-the registry, so there is never a moment without a champion, and serving loads `models:/<name>@champion`.
+Every caller (training, promotion, serving, scoring, monitoring, the tests) gets its client from `client()`, which
+names both the tracking and the registry store explicitly, and uses MLflow's fluent API (`start_run`,
+`log_model`) only inside `mlflow_at()`, which aims it at the configured store for the block and puts back what
+was there. No module leaves MLflow's process-wide URIs set for another to depend on.
+
+Registry model: every trained model is a new version aliased `challenger`; `champion` moves only on evidence
+(`promotion.py` decides), in one alias update, so serving always finds one. Registration is retry-safe: a
+version already created for the run is found and reused, never duplicated.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass, field
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-from sklearn.metrics import roc_auc_score
-
-from level3_system.settings import DirectionalCheck, InvarianceCheck, Level3Settings, PromotionRules
+from level2_pipeline.errors import UserFacingError
+from level3_system.settings import Level3Settings
 
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+TAG_MAX = 5000  # MLflow's limit on a tag value
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    passed: bool
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.name} {'passed' if self.passed else 'FAILED'}: {self.detail}"
+class NoModelError(UserFacingError):
+    """The registry has no version under the configured alias."""
 
 
-@dataclass(frozen=True)
-class Decision:
-    promote: bool
-    reasons: list[str]
-    champion_version: str | None = None
-    checks: list[CheckResult] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        verdict = "promoted to champion" if self.promote else "stays challenger"
-        return f"{verdict}: " + "; ".join(self.reasons)
-
-
-def _probability(model: Any, data: pd.DataFrame) -> np.ndarray:
-    return np.asarray(model.predict_proba(data))[:, 1]
-
-
-def invariance_check(model: Any, holdout: pd.DataFrame, rule: InvarianceCheck) -> CheckResult:
-    """Flipping a field that should not matter (0/1, or between its two most common values) barely moves p."""
-    values = holdout[rule.column].value_counts().index[:2].tolist()
-    if len(values) < 2:
-        return CheckResult(f"invariance({rule.column})", False, "needs two values in the holdout")
-    flipped = holdout.copy()
-    flipped[rule.column] = (
-        holdout[rule.column].map({values[0]: values[1], values[1]: values[0]}).fillna(holdout[rule.column])
-    )
-    delta = np.abs(_probability(model, flipped) - _probability(model, holdout))
-    passed = bool(delta.mean() <= rule.max_mean_delta and delta.max() <= rule.max_delta)
-    detail = f"mean |Δp| {delta.mean():.4f} (≤ {rule.max_mean_delta}), max |Δp| {delta.max():.4f} (≤ {rule.max_delta})"
-    return CheckResult(f"invariance({rule.column})", passed, detail)
-
-
-def directional_check(model: Any, holdout: pd.DataFrame, rule: DirectionalCheck) -> CheckResult:
-    """Changing a field one way must lower the risk for (nearly) every customer, all else equal."""
-    before = holdout.copy()
-    before[rule.column] = rule.from_value
-    after = holdout.copy()
-    after[rule.column] = rule.to_value
-    share = float((_probability(model, after) < _probability(model, before)).mean())
-    detail = f"{rule.column} {rule.from_value!r}→{rule.to_value!r} lowers p for {share:.1%} (≥ {rule.min_share:.0%})"
-    return CheckResult(f"directional({rule.column})", share >= rule.min_share, detail)
-
-
-def behaviour_checks(model: Any, holdout: pd.DataFrame, rules: PromotionRules) -> list[CheckResult]:
-    checks = []
-    if rules.invariance is not None:
-        checks.append(invariance_check(model, holdout, rules.invariance))
-    if rules.directional is not None:
-        checks.append(directional_check(model, holdout, rules.directional))
-    return checks
-
-
-def decide(
-    candidate_auc: float,
-    champion_auc: float | None,
-    checks: list[CheckResult],
-    rules: PromotionRules,
-    champion_version: str | None = None,
-) -> Decision:
-    """The promotion rule as a pure function: every reason is kept, passed or failed."""
-    reasons: list[str] = []
-    promote = True
-    floor_ok = candidate_auc >= rules.min_roc_auc
-    promote &= floor_ok
-    reasons.append(f"holdout ROC AUC {candidate_auc:.4f} {'≥' if floor_ok else '<'} floor {rules.min_roc_auc}")
-    for check in checks:
-        promote &= check.passed
-        reasons.append(str(check))
-    if champion_auc is None:
-        reasons.append("no champion yet")
-    else:
-        bar = champion_auc - rules.champion_tolerance
-        beats = candidate_auc >= bar
-        promote &= beats
-        reasons.append(
-            f"vs champion v{champion_version} ROC AUC {champion_auc:.4f} on the same holdout: "
-            f"{candidate_auc:.4f} {'≥' if beats else '<'} {bar:.4f} (tolerance {rules.champion_tolerance})"
-        )
-    return Decision(promote=bool(promote), reasons=reasons, champion_version=champion_version, checks=checks)
-
-
-def _client(settings: Level3Settings) -> Any:
-    import mlflow
+def client(settings: Level3Settings) -> Any:
+    """An MlflowClient on the configured store: tracking and registry both named, nothing process-wide."""
     from mlflow import MlflowClient
 
-    mlflow.set_tracking_uri(settings.resolved_tracking_uri)
-    return MlflowClient(settings.resolved_tracking_uri)
+    uri = settings.resolved_tracking_uri
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
-def champion_version(settings: Level3Settings) -> Any | None:
-    """The version behind `@champion`, or None when there is none (or no registered model yet)."""
+@contextlib.contextmanager
+def mlflow_at(settings: Level3Settings) -> Iterator[None]:
+    """MLflow's fluent API (runs, model logging and loading) aimed at the configured store for the block.
+
+    What was set before (module state and the variables MLflow exports for subprocesses) is put back after.
+    """
+    import mlflow
+    import mlflow.tracking._model_registry.utils as registry_state
+    import mlflow.tracking._tracking_service.utils as tracking_state
+
+    saved = tracking_state._tracking_uri, registry_state._registry_uri
+    saved_env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    uri = settings.resolved_tracking_uri
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        tracking_state._tracking_uri, registry_state._registry_uri = saved
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def experiment_id(settings: Level3Settings, name: str | None = None) -> str:
+    """The id of the experiment (the configured one by default), created on first use."""
+    mlflow_client = client(settings)
+    name = name or settings.experiment
+    found = mlflow_client.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    return str(mlflow_client.create_experiment(name, artifact_location=settings.resolved_artifact_location))
+
+
+def version_by_alias(settings: Level3Settings, alias: str | None = None) -> Any | None:
+    """The version behind an alias (the serving alias by default), or None."""
     from mlflow.exceptions import MlflowException
 
     try:
-        return _client(settings).get_model_version_by_alias(settings.registered_model, CHAMPION)
+        return client(settings).get_model_version_by_alias(
+            settings.registered_model, alias or settings.serving.model_alias
+        )
     except MlflowException:
         return None
 
 
+def champion(settings: Level3Settings) -> Any | None:
+    return version_by_alias(settings, CHAMPION)
+
+
+def resolve(settings: Level3Settings, alias: str | None = None) -> Any:
+    """The version behind the alias, or NoModelError saying what to do."""
+    found = version_by_alias(settings, alias)
+    if found is None:
+        name, alias = settings.registered_model, alias or settings.serving.model_alias
+        raise NoModelError(f"no model registered as {name}@{alias}: run `make level3` first")
+    return found
+
+
+def version_of_run(settings: Level3Settings, run_id: str) -> str | None:
+    """The version already registered from this run, if any (what makes a retried registration safe)."""
+    found = client(settings).search_model_versions(f"name='{settings.registered_model}' and run_id='{run_id}'")
+    return str(min(int(v.version) for v in found)) if found else None
+
+
 def register(settings: Level3Settings, model_uri: str, run_id: str, model_id: str | None = None) -> str:
-    """Create a new version from the run's model and alias it `challenger`."""
+    """The run's model as a version aliased `challenger`: created once per run, found again on a retry."""
     from mlflow.exceptions import MlflowException
 
-    client = _client(settings)
+    mlflow_client = client(settings)
     name = settings.registered_model
     try:
         description = f"Probability of the positive class, from the level-3 flow (experiment {settings.experiment})."
-        client.create_registered_model(name, description=description)
+        mlflow_client.create_registered_model(name, description=description)
     except MlflowException as exc:
         if "already exists" not in str(exc).lower() and "ALREADY_EXISTS" not in str(exc.error_code):
             raise
-    created = client.create_model_version(name, source=model_uri, run_id=run_id, model_id=model_id)
-    client.set_registered_model_alias(name, CHALLENGER, created.version)
-    return str(created.version)
+    version = version_of_run(settings, run_id)
+    if version is None:
+        # MLflow 3.17 resolves a logged model's `models:/m-...` source through the process-wide tracking URI
+        # (a TODO in its SQLAlchemy registry store), whatever client is used: hence the fluent block.
+        with mlflow_at(settings):
+            created = mlflow_client.create_model_version(name, source=model_uri, run_id=run_id, model_id=model_id)
+        version = str(created.version)
+    else:
+        logger.info("version %s was already registered from run %s: reused", version, run_id)
+    mlflow_client.set_registered_model_alias(name, CHALLENGER, version)
+    return version
 
 
-def evaluate_candidate(
-    settings: Level3Settings, model: Any, x_test: pd.DataFrame, y_test: pd.Series, candidate_version: str
-) -> Decision:
-    """Run the behaviour checks and score the current champion on the candidate's holdout."""
-    import mlflow
+def record_decision(settings: Level3Settings, version: str, run_id: str, text: str, promote: bool) -> None:
+    """Tag the decision on the version and its run; if promoted, move `champion` in one alias update."""
+    from mlflow.exceptions import MlflowException
 
-    candidate_auc = float(roc_auc_score(y_test, _probability(model, x_test)))
-    checks = behaviour_checks(model, x_test, settings.promotion)
-    current = champion_version(settings)
-    champion_auc = None
-    if current is not None and str(current.version) != candidate_version:
-        champion = mlflow.sklearn.load_model(f"models:/{settings.registered_model}@{CHAMPION}")
-        champion_auc = float(roc_auc_score(y_test, _probability(champion, x_test)))
-    return decide(
-        candidate_auc,
-        champion_auc,
-        checks,
-        settings.promotion,
-        champion_version=str(current.version) if current is not None and champion_auc is not None else None,
-    )
-
-
-def apply_decision(settings: Level3Settings, version: str, run_id: str, decision: Decision) -> None:
-    """Record the decision on the version and the run; move `champion` in one alias update if promoted."""
-    client = _client(settings)
+    mlflow_client = client(settings)
     name = settings.registered_model
-    client.set_model_version_tag(name, version, "promotion", decision.text[:5000])
-    client.set_tag(run_id, "promotion", decision.text[:5000])
-    if decision.promote:
-        client.set_registered_model_alias(name, CHAMPION, version)
-        client.delete_registered_model_alias(name, CHALLENGER)
+    mlflow_client.set_model_version_tag(name, version, "promotion", text[:TAG_MAX])
+    mlflow_client.set_tag(run_id, "promotion", text[:TAG_MAX])
+    if promote:
+        mlflow_client.set_registered_model_alias(name, CHAMPION, version)
+        challenger = version_by_alias(settings, CHALLENGER)
+        if challenger is not None and str(challenger.version) == version:  # another run's challenger stays
+            with contextlib.suppress(MlflowException):  # already gone: a retry
+                mlflow_client.delete_registered_model_alias(name, CHALLENGER)
+
+
+def load_model(settings: Level3Settings, version: str) -> Any:
+    """The registered sklearn model of a version (what the pyfunc wraps)."""
+    import mlflow.sklearn
+
+    with mlflow_at(settings):
+        return mlflow.sklearn.load_model(f"models:/{settings.registered_model}/{version}")
+
+
+def download(settings: Level3Settings, run_id: str, artifact_path: str, destination: Path | None = None) -> Path:
+    """One artifact of a run, as a local file (raises MlflowException / OSError when it is not there)."""
+    import mlflow.artifacts
+
+    local = mlflow.artifacts.download_artifacts(
+        run_id=run_id,
+        artifact_path=artifact_path,
+        dst_path=str(destination) if destination else None,
+        tracking_uri=settings.resolved_tracking_uri,
+    )
+    return Path(local)
+
+
+def run_metrics(settings: Level3Settings, run_id: str | None) -> dict[str, float]:
+    if not run_id:
+        return {}
+    return {k: float(v) for k, v in client(settings).get_run(run_id).data.metrics.items()}

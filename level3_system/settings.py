@@ -12,10 +12,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from level2_pipeline.runner import PROJECT_ROOT
+from level2_pipeline.errors import ConfigError, describe_invalid
+from level2_pipeline.project import PROJECT_ROOT, apply_quiet_environment
 
 
 class _Strict(BaseModel):
@@ -108,9 +109,8 @@ class _ConfSource(PydanticBaseSettingsSource):
 
         # What the sources before this one (arguments, then environment variables) said kedro_env is.
         env = self.current_state.get("kedro_env") or None
-        loader = config_loader(env, extra_patterns={"level3": ["level3*", "level3/**"]})
         try:
-            return dict(loader["level3"].get("level3", {}))
+            return dict(config_loader(env)["level3"].get("level3", {}))
         except KeyError:
             return {}
 
@@ -190,21 +190,40 @@ class Level3Settings(BaseSettings):
         return self.tracking_uri is None
 
 
-# Every tool's telemetry off, progress bars off: the project's switches (also exported by the Makefile).
-QUIET_ENVIRONMENT = {
-    "DO_NOT_TRACK": "true",
-    "KEDRO_DISABLE_TELEMETRY": "1",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "GX_ANALYTICS_ENABLED": "false",
-    "ORT_DISABLE_TELEMETRY": "1",
-    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-}
-
-
 @lru_cache(maxsize=1)
 def get_settings() -> Level3Settings:
-    return Level3Settings()
+    return load_settings()
+
+
+# The tools' own variables that a setting also reads (validation_alias above).
+TOOL_VARIABLES = {"tracking_uri": "MLFLOW_TRACKING_URI", "prefect_api_url": "PREFECT_API_URL"}
+
+
+def _where(loc: tuple[Any, ...], env: str | None) -> str:
+    """The environment variable or conf file (and key) that gave the setting at `loc`."""
+    from level2_pipeline.config import locate
+    from level2_pipeline.settings import CONFIG_LOADER_ARGS
+
+    keys = [str(k) for k in loc]
+    variables = {name.upper(): name for name in os.environ}
+    for depth in range(len(keys), 0, -1):  # CHURN_SERVING__PORT, or CHURN_SERVING='{"port": ...}'
+        name = "CHURN_" + "__".join(keys[:depth]).upper()
+        if name in variables:
+            return variables[name] + (f" ({'.'.join(keys)})" if depth < len(keys) else "")
+    tool = TOOL_VARIABLES.get(keys[0]) if keys else None
+    if tool and tool in os.environ and not os.environ.get("CHURN_" + keys[0].upper()):
+        return tool
+    return locate(("level3", *loc), list(CONFIG_LOADER_ARGS["config_patterns"]["level3"]), env)
+
+
+def load_settings(**overrides: Any) -> Level3Settings:
+    """The settings (arguments > CHURN_* variables > conf/<env>/level3.yml > conf/base); a bad value is a
+    ConfigError naming the variable or file, the key, what was expected and what was found (one line)."""
+    try:
+        return Level3Settings(**overrides)
+    except ValidationError as exc:
+        env = overrides.get("kedro_env") or os.environ.get("CHURN_KEDRO_ENV") or None
+        raise ConfigError(describe_invalid(exc.errors(), lambda loc: _where(loc, env))) from None
 
 
 def apply_environment(settings: Level3Settings) -> None:
@@ -213,8 +232,8 @@ def apply_environment(settings: Level3Settings) -> None:
     Telemetry is off by project, not by machine; Prefect keeps its state in the project (or talks to the
     configured server); the ephemeral server gets time to start on a slow 2-core machine.
     """
+    apply_quiet_environment()
     quiet = {
-        **QUIET_ENVIRONMENT,
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "PREFECT_LOGGING_LOG_PRINTS": "false",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "level2_pipeline,level3_system",

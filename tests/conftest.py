@@ -13,21 +13,16 @@ import shutil
 import tempfile
 
 # Prefect reads its settings when first imported, so they are set before any test module imports
-# level3_system.flows: a throw-away home (never the project's .prefect/), telemetry off, and time for the
+# level3_system.training.flow: a throw-away home (never the project's .prefect/), telemetry off, and time for the
 # test server to start on a slow machine. pytest's tmp_path_factory does not exist yet at import time; the
 # folder is removed when the session's process exits, as prefect_test_harness does with its database.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="churn-level3-prefect-")
 atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
-os.environ.update(
-    {
-        "PREFECT_HOME": _PREFECT_HOME,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
-        "DO_NOT_TRACK": "true",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "GX_ANALYTICS_ENABLED": "false",
-    }
-)
+os.environ.update({"PREFECT_HOME": _PREFECT_HOME, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180"})
+# The test session is an entry point: it applies the project's quiet environment once, as the CLIs do.
+from level2_pipeline.project import apply_quiet_environment  # noqa: E402
+
+apply_quiet_environment()
 
 import subprocess  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
@@ -179,7 +174,7 @@ def prefect_server() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def run_flow(prefect_server: None) -> Callable[[Level3Settings, Store], FlowRun]:
     """Run the level-3 `train` flow with the given settings; never raises on a failed run."""
-    from level3_system.flows import train
+    from level3_system.training.flow import train
 
     def run(settings: Level3Settings, store: Store) -> FlowRun:
         state = train(settings=settings, return_state=True)

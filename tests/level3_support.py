@@ -101,7 +101,7 @@ class FlowRun:
     """One `train` flow run: its final Prefect state, its summary, and the registry's aliases right after it."""
 
     state: Any
-    summary: Any  # level3_system.flows.TrainSummary
+    summary: Any  # level3_system.training.flow.TrainSummary
     settings: Level3Settings
     store: Store
     aliases: dict[str, str] = field(default_factory=dict)

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-LEVEL1_SCRIPT = REPO_ROOT / "level1_code" / "train.py"
-CONF_BASE = REPO_ROOT / "conf" / "base"
+from level2_pipeline.project import PROJECT_ROOT, QUIET_ENVIRONMENT
+
+LEVEL1_SCRIPT = PROJECT_ROOT / "level1_code" / "train.py"
+CONF_BASE = PROJECT_ROOT / "conf" / "base"
 RAW_RELATIVE = Path("01_raw") / "telco_churn.csv"
 
 # design.md, metrics contract: every level's metrics.json has at least these keys.
@@ -40,9 +44,8 @@ MIN_ROC_AUC = 0.84
 LEVEL_RUN_FIXTURES = ["level1_run", "level2_run", "level3_run"]
 
 
-# Telemetry off, as the Makefile sets it. Every KedroSession runs `git status` in the repository to describe the
-# run; without optional locks it does not take .git/index.lock, so a test run never breaks a concurrent commit.
-QUIET_ENV = {"DO_NOT_TRACK": "1", "KEDRO_DISABLE_TELEMETRY": "1", "GIT_OPTIONAL_LOCKS": "0"}
+# Telemetry off, as the Makefile sets it (the project's one set of switches, level2_pipeline/project.py).
+QUIET_ENV = dict(QUIET_ENVIRONMENT)
 
 
 @dataclass(frozen=True)
@@ -98,3 +101,25 @@ def write_raw(frame: pd.DataFrame, data_root: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(target, index=False)
     return target
+
+
+@contextlib.contextmanager
+def conf_environment(files: dict[str, str]) -> Iterator[str]:
+    """A Kedro configuration environment of its own, `conf/pytest-<id>/`, holding `files` (name -> YAML text).
+
+    What a user does with conf/local, in a folder no developer uses; removed afterwards (and gitignored).
+    """
+    name = f"pytest-{uuid.uuid4().hex[:8]}"
+    folder = PROJECT_ROOT / "conf" / name
+    folder.mkdir()
+    try:
+        for file_name, text in files.items():
+            (folder / file_name).write_text(text, encoding="utf-8")
+        yield name
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def tree_snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under `root` with its bytes: to check that a failed command changed nothing stored."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

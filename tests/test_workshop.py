@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 import yaml
 from level3_support import RULES, FlowRun, Store
-from support import CONF_BASE, LEVEL1_SCRIPT, REPO_ROOT, LevelRun, place_raw, run_level1, write_raw
+from support import CONF_BASE, LEVEL1_SCRIPT, PROJECT_ROOT, LevelRun, place_raw, run_level1, write_raw
 
 from level2_pipeline.contract import DataContract
 
-GUIDE = REPO_ROOT / "docs" / "workshop.md"
+GUIDE = PROJECT_ROOT / "docs" / "workshop.md"
 
 # What the guide tells the room to type and what it says they will see; test_guide_states_what_the_tests_check
 # holds the guide to every string here.
@@ -125,7 +125,7 @@ def test_exercise_2_corrupt_the_raw_data(
     """workshop.md, "Exercise 2 · corrupt the raw data": level 1 trains on it silently, level 3 stops."""
     from level3_support import make_settings
 
-    from level3_system.cli import format_summary
+    from level3_system.training.command import format_summary
 
     level1 = run_level1(corrupted_root)
     assert level1.returncode == 0, f"level 1 should train silently on corrupted data:\n{level1.stderr}"
@@ -155,7 +155,7 @@ def test_exercise_3_promote_a_worse_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """workshop.md, "Exercise 3 · promote a worse model": CHURN_KEDRO_PARAMS trains it, the gate refuses it."""
-    from level3_system.cli import format_summary
+    from level3_system.training.command import format_summary
     from level3_system.settings import Level3Settings
 
     # a copy of the first run's registry, so the session's store stays as it was. Other tests may have promoted
@@ -189,8 +189,8 @@ def test_exercise_4_drop_a_feature(raw_frame: pd.DataFrame) -> None:
     """workshop.md, "Exercise 4 · drop a feature": one line of the contract moves levels 2 and 3, not level 1."""
     from level2_pipeline.params import CleanParams
     from level2_pipeline.pipelines.data_processing.nodes import build_features, clean
-    from level3_system.contract import raw_checks
     from level3_system.serving.schemas import customer_model
+    from level3_system.validation.checks import raw_checks
 
     shipped = conf_base("data_contract.yml")["data_contract"]
     edited = {**shipped, "columns": {k: v for k, v in shipped["columns"].items() if k != DROPPED}}
@@ -216,6 +216,6 @@ def test_guide_states_what_the_tests_check() -> None:
     text = GUIDE.read_text()
     missing = [s for s in GUIDE_STRINGS if s not in text]
     assert not missing, f"docs/workshop.md no longer says {missing}"
-    assert (REPO_ROOT / "docs" / "wheelhouse.md").is_file()
+    assert (PROJECT_ROOT / "docs" / "wheelhouse.md").is_file()
     sections = [f"Exercise {n} ·" for n in range(1, 5)]
     assert all(s in text for s in sections), "the test docstrings cite sections 'Exercise N ·'"

@@ -2,10 +2,10 @@
 
 Level 1's sections come from the `# %% <step>` markers of `level1_code/train.py`; level 2's nodes, their catalog
 datasets and parameters from Kedro's pipeline registry and `conf/`; level 3's wrappers from the Prefect tasks of
-`level3_system/flows.py` (in the order the `train` flow calls them) and the routes declared in
-`level3_system/serving/app.py`. Nothing is a hand-written copy: a marker, node or task renamed on one side only
-leaves a step without its counterpart, and the command exits 1 with one line naming it (tests/test_level_map.py
-fails the same way).
+`level3_system/training/flow.py` (in the order the `train` flow calls them) and the routes of the service that
+`level3_system.serving.app.create_app()` assembles. Nothing is a hand-written copy: a marker, node or task renamed
+on one side only leaves a step without its counterpart, and the command exits 1 with one line naming it
+(tests/tools/test_level_map.py fails the same way).
 
 The rules that join the levels are the few constants below, all of them names: a section matches the node of
 the same name; `load_raw` and `save` are the catalog's reads and writes; a task named like a pipeline runs its
@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-LEVEL1_SCRIPT = ROOT / "level1_code" / "train.py"
-SERVING_APP = ROOT / "level3_system" / "serving" / "app.py"
-DEFAULT_HTML = ROOT / "data" / "08_reporting" / "level_map.html"
+from level2_pipeline.project import PROJECT_ROOT
+
+LEVEL1_SCRIPT = PROJECT_ROOT / "level1_code" / "train.py"
+DEFAULT_HTML = PROJECT_ROOT / "data" / "08_reporting" / "level_map.html"
 
 MARKER = re.compile(r"^# %% (\w+)\s*$")
 # The two level-1 sections that are no node at level 2: the catalog reads the pipelines' free inputs and
@@ -50,6 +50,7 @@ AFTER_PIPELINES = {
     "track": ("tracking", ("evaluate", SAVE), "MLflow run: parameters, metrics, plots, gate reports, the model"),
     "register": ("registry", (SAVE,), "a new registry version of the model, alias 'challenger'"),
     "promote": ("registry", (SAVE,), "behaviour checks vs the champion, then alias 'champion' or not"),
+    "model_card": ("tracking", ("evaluate", SAVE), "the version's model card: bootstrap intervals, segments"),
 }
 # Routes that do one step's work on request; the others (probes, docs) serve the service as a whole.
 ENDPOINT_STEPS = {"/predict": "evaluate", "/predict/batch": "evaluate", "/model": SAVE, "/admin/reload": SAVE}
@@ -134,7 +135,7 @@ def read_level2() -> tuple[list[Level2], dict[str, Pipeline], Level2, Level2]:
 
     from level2_pipeline.config import config_loader
 
-    bootstrap_project(ROOT)
+    bootstrap_project(PROJECT_ROOT)
     from level2_pipeline.pipeline_registry import register_pipelines
 
     registered = register_pipelines()
@@ -158,7 +159,8 @@ def read_level2() -> tuple[list[Level2], dict[str, Pipeline], Level2, Level2]:
     for node in everything.nodes:
         function = inspect.unwrap(node.func)
         path = Path(inspect.getsourcefile(function) or "?").resolve()
-        where = f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}:{inspect.getsourcelines(function)[1]}"
+        relative = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
+        where = f"{relative}:{inspect.getsourcelines(function)[1]}"
         nodes.append(
             Level2(
                 "node",
@@ -220,37 +222,33 @@ def read_flow() -> list[tuple[str, str]]:
         os.environ["PREFECT_HOME"] = home
     from prefect import Task
 
-    from level3_system import flows
+    from level3_system.training import flow
 
-    tasks = {name: obj.name for name, obj in vars(flows).items() if isinstance(obj, Task)}
-    return flow_calls(inspect.getsource(flows.train.fn), tasks)
+    tasks = {name: obj.name for name, obj in vars(flow).items() if isinstance(obj, Task)}
+    return flow_calls(inspect.getsource(flow.train.fn), tasks)
 
 
-def parse_routes(text: str) -> list[tuple[str, str, str]]:
-    """(method, path, handler) of every route decorator in the service's source, router prefixes applied."""
-    tree = ast.parse(text)
-    prefixes: dict[str, str] = {}
-    for node in ast.walk(tree):
-        call = node.value if isinstance(node, ast.Assign) else None
-        if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "APIRouter":
-            prefix = next((k.value.value for k in call.keywords if k.arg == "prefix"), "")
-            prefixes.update({t.id: prefix for t in node.targets if isinstance(t, ast.Name)})
-    routes = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            continue
-        for decorator in node.decorator_list:
-            if (
-                isinstance(decorator, ast.Call)
-                and isinstance(decorator.func, ast.Attribute)
-                and decorator.func.attr in ("get", "post", "put", "patch", "delete")
-                and isinstance(decorator.func.value, ast.Name)
-                and decorator.args
-                and isinstance(decorator.args[0], ast.Constant)
-            ):
-                path = prefixes.get(decorator.func.value.id, "") + str(decorator.args[0].value)
-                routes.append((decorator.func.attr.upper(), path, node.name))
-    return sorted(routes, key=lambda r: r[1])
+def app_routes(app: Any) -> list[tuple[str, str, str]]:
+    """(method, path, handler) of every route of a FastAPI app: its own and its routers' (`app.state.routers`).
+
+    Read from the assembled app, so routes are found wherever their modules live (serving/routes/*.py).
+    """
+    routes = [*app.routes, *(r for router in getattr(app.state, "routers", ()) for r in router.routes)]
+    found = {
+        (method, route.path, route.endpoint.__name__)
+        for route in routes
+        if getattr(route, "include_in_schema", False) and hasattr(route, "endpoint")
+        for method in sorted(getattr(route, "methods", None) or ())
+        if method != "HEAD"
+    }
+    return sorted(found, key=lambda r: (r[1], r[0]))
+
+
+def read_routes() -> list[tuple[str, str, str]]:
+    """The level-3 service's routes, from the app `create_app()` assembles (no model is loaded)."""
+    from level3_system.serving.app import create_app
+
+    return app_routes(create_app())
 
 
 def map_level3(
@@ -292,7 +290,7 @@ def map_level3(
     declared = {path: (method, handler) for method, path, handler in routes}
     for path, step in ENDPOINT_STEPS.items():
         if path not in declared:
-            problems.append(f"endpoint {path} (ENDPOINT_STEPS) is not declared in serving/app.py")
+            problems.append(f"endpoint {path} (ENDPOINT_STEPS) is not a route of the level-3 service")
             continue
         method, handler = declared[path]
         around.setdefault(step, []).append(
@@ -359,10 +357,11 @@ def assemble(
     return LevelMap(steps, service, problems + level3_problems)
 
 
-def build_map(script: Path = LEVEL1_SCRIPT, app: Path = SERVING_APP) -> LevelMap:
+def build_map(script: Path = LEVEL1_SCRIPT, routes: list[tuple[str, str, str]] | None = None) -> LevelMap:
     sections = parse_level1(script.read_text())
     nodes, pipelines, load, save = read_level2()
-    return assemble(sections, nodes, load, save, map_level3(read_flow(), pipelines, parse_routes(app.read_text())))
+    routes = read_routes() if routes is None else routes
+    return assemble(sections, nodes, load, save, map_level3(read_flow(), pipelines, routes))
 
 
 # ---------------------------------------------------------------------------------------------------- terminal
@@ -530,7 +529,7 @@ def _html_level3(wrappers: list[Wrapper]) -> str:
         return '<div class="card l3 none">nothing: level 2 runs as is</div>'
     items = "".join(
         f'<li><span class="tag {w.kind}">{w.kind}</span><code>{_h(w.name)}</code> {_h(w.detail)}'
-        + (f'<div class="meta">flows.py: <code>{_h(w.call)}</code></div>' if w.call else "")
+        + (f'<div class="meta">training/flow.py: <code>{_h(w.call)}</code></div>' if w.call else "")
         + "</li>"
         for w in wrappers
     )
@@ -574,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         page = Path(args.html)
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(render_html(level_map), encoding="utf-8")
-        shown = page.resolve().relative_to(ROOT) if page.resolve().is_relative_to(ROOT) else page
+        shown = page.resolve().relative_to(PROJECT_ROOT) if page.resolve().is_relative_to(PROJECT_ROOT) else page
         print(f"wrote {shown}")
     return 0
 

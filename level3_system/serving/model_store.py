@@ -1,33 +1,35 @@
 """The served model and its lifecycle: load the champion once, swap to a new one atomically.
 
-At load, the registered sklearn pipeline is paired with the fastest scorer that reproduces it (fastpath.py).
-
-A request reads `store.current` once and uses that object to the end, so a swap never changes the model
-under a request in flight. Loads are serialized by a lock and happen off the request path (start-up,
-`/admin/reload`, the optional polling task).
+A loaded version is whole: the registered sklearn pipeline, the fastest scorer that reproduces it (fastpath.py),
+the data contract and cleaning it was trained with (artifacts.py), and the request models built from that
+contract. A request reads `store.current` once and uses that object to the end, so a swap never changes the
+model, the schema or the cleaning under a request in flight. Loads are serialized by a lock and happen off the
+request path (start-up, `/admin/reload`, the optional polling task).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from level2_pipeline.contract import DataContract
+from level2_pipeline.params import CleanParams
+from level2_pipeline.pipelines.data_processing.nodes import fill_missing
+from level3_system import registry
+from level3_system.artifacts import TrainedWith, load_trained_with
+from level3_system.serving.schemas import RequestModels
 from level3_system.settings import Level3Settings
 
 logger = logging.getLogger(__name__)
 
-
-class NoModelError(RuntimeError):
-    """The registry has no version under the configured alias."""
+FromConf = Callable[[], tuple[DataContract, CleanParams]]
 
 
 @dataclass(frozen=True)
@@ -42,70 +44,56 @@ class LoadedModel:
     sklearn_model: Any
     scorer: Any | None  # LinearScorer or OnnxScorer, when it agrees with the sklearn model
     fast_path: str  # "linear", "onnx" or "sklearn"
-    fill_missing: dict[str, Any]
+    trained_with: TrainedWith
+    requests: RequestModels
 
-    def _filled(self, customer: Mapping[str, Any]) -> Mapping[str, Any]:
-        if not self.fill_missing or all(customer.get(k) is not None for k in self.fill_missing):
+    @property
+    def contract(self) -> DataContract:
+        return self.trained_with.contract
+
+    def _cleaned(self, customer: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Level 2's cleaning, only when a filled column is missing (filling nothing is the identity)."""
+        rules = self.trained_with.clean.fill_missing
+        if not rules or all(customer.get(name) is not None for name in rules):
             return customer
-        return {k: (self.fill_missing[k] if v is None and k in self.fill_missing else v) for k, v in customer.items()}
+        return fill_missing(pd.DataFrame([dict(customer)]), self.trained_with.clean).to_dict(orient="records")[0]
 
     def predict_one(self, customer: Mapping[str, Any]) -> float:
-        customer = self._filled(customer)
+        customer = self._cleaned(customer)
         if self.scorer is not None:
             return self.scorer.predict_one(customer)
         return float(self.sklearn_model.predict_proba(pd.DataFrame([customer]))[0, 1])
 
     def predict_many(self, customers: pd.DataFrame | Sequence[Mapping[str, Any]]) -> np.ndarray:
         frame = customers if isinstance(customers, pd.DataFrame) else pd.DataFrame.from_records(list(customers))
-        if self.fill_missing:
-            frame = frame.fillna(self.fill_missing)
+        frame = fill_missing(frame, self.trained_with.clean)
         if self.scorer is not None:
             return self.scorer.predict_many(frame)
         return self.sklearn_model.predict_proba(frame)[:, 1]
 
 
-def _client(settings: Level3Settings) -> Any:
-    from mlflow import MlflowClient
-
-    return MlflowClient(settings.resolved_tracking_uri)
-
-
-def resolve(settings: Level3Settings) -> Any:
-    """The model version behind the alias, or NoModelError with what to do."""
-    from mlflow.exceptions import MlflowException
-
-    name, alias = settings.registered_model, settings.serving.model_alias
-    try:
-        return _client(settings).get_model_version_by_alias(name, alias)
-    except MlflowException as exc:
-        raise NoModelError(f"no model registered as {name}@{alias}: run `make level3` first") from exc
-
-
-def load(settings: Level3Settings, contract: DataContract, fill_missing: dict[str, Any]) -> LoadedModel:
-    """Load the version behind the alias: the registered sklearn model, and its ONNX export if it agrees."""
-    import mlflow
-
-    mlflow.set_tracking_uri(settings.resolved_tracking_uri)
-    version = resolve(settings)
-    client = _client(settings)
-    name = settings.registered_model
-    sklearn_model = mlflow.sklearn.load_model(f"models:/{name}/{version.version}")
-    metrics = dict(client.get_run(version.run_id).data.metrics) if version.run_id else {}
+def load(settings: Level3Settings, from_conf: FromConf, version: Any | None = None) -> LoadedModel:
+    """Load a version (the alias's by default): model, what it was trained with, and its fast path if it agrees."""
+    version = version or registry.resolve(settings)
+    number = str(version.version)
+    sklearn_model = registry.load_model(settings, number)
+    trained_with = load_trained_with(settings, version.run_id, from_conf, version=number)
+    metrics = registry.run_metrics(settings, version.run_id)
     threshold = settings.serving.threshold or metrics.get("threshold", 0.5)
-    scorer, kind = _fast_path(settings, contract, sklearn_model, version, metrics)
-    trained_at = datetime.fromtimestamp(version.creation_timestamp / 1000, tz=UTC).isoformat()
+    scorer, kind = _fast_path(settings, trained_with.contract, sklearn_model, version, metrics)
     return LoadedModel(
-        name=name,
-        version=str(version.version),
+        name=settings.registered_model,
+        version=number,
         alias=settings.serving.model_alias,
         run_id=version.run_id or "",
-        metrics={k: float(v) for k, v in metrics.items()},
-        trained_at=trained_at,
+        metrics=metrics,
+        trained_at=datetime.fromtimestamp(version.creation_timestamp / 1000, tz=UTC).isoformat(),
         threshold=float(threshold),
         sklearn_model=sklearn_model,
         scorer=scorer,
         fast_path=kind,
-        fill_missing=fill_missing,
+        trained_with=trained_with,
+        requests=RequestModels.of(trained_with.contract, settings.serving.max_batch),
     )
 
 
@@ -113,9 +101,7 @@ def _fast_path(
     settings: Level3Settings, contract: DataContract, model: Any, version: Any, metrics: dict[str, float]
 ) -> tuple[Any | None, str]:
     """The fastest scorer that applies and agrees with the registered model on a sample of the contract."""
-    import mlflow
-
-    from level3_system.fastpath import ARTIFACT_PATH, MAX_DIFFERENCE, LinearScorer, OnnxScorer, contract_sample
+    from level3_system.serving.fastpath import ARTIFACT_PATH, MAX_DIFFERENCE, LinearScorer, OnnxScorer, contract_sample
 
     mode = settings.serving.fast_path
     sample = contract_sample(contract)
@@ -131,10 +117,7 @@ def _fast_path(
         logger.warning("version %s: no exact linear fold of this pipeline", version.version)
     if mode in ("auto", "onnx"):
         try:
-            onnx_file = mlflow.artifacts.download_artifacts(
-                run_id=version.run_id, artifact_path=ARTIFACT_PATH, tracking_uri=settings.resolved_tracking_uri
-            )
-            onnx = OnnxScorer(Path(onnx_file).read_bytes(), contract)
+            onnx = OnnxScorer(registry.download(settings, version.run_id, ARTIFACT_PATH).read_bytes(), contract)
             if metrics.get("fast_path_max_difference", np.inf) <= MAX_DIFFERENCE and agrees(onnx):
                 return onnx, "onnx"
             logger.warning("version %s: the ONNX export disagrees with the model", version.version)
@@ -146,10 +129,9 @@ def _fast_path(
 
 
 class ModelStore:
-    def __init__(self, settings: Level3Settings, contract: DataContract, fill_missing: dict[str, Any]) -> None:
+    def __init__(self, settings: Level3Settings, from_conf: FromConf) -> None:
         self._settings = settings
-        self._contract = contract
-        self._fill_missing = fill_missing
+        self._from_conf = from_conf
         self._current: LoadedModel | None = None
         self._lock = threading.Lock()
 
@@ -157,14 +139,26 @@ class ModelStore:
     def current(self) -> LoadedModel | None:
         return self._current
 
+    def conf_contract(self) -> DataContract:
+        """Today's conf/ contract: what the docs show before any version is loaded."""
+        return self._from_conf()[0]
+
     def reload(self) -> tuple[str | None, LoadedModel]:
         """Load the alias's version if it changed; swap in one assignment. Returns (previous version, model)."""
         with self._lock:
             previous = self._current
-            target = resolve(self._settings)
+            target = registry.resolve(self._settings)
             if previous is not None and previous.version == str(target.version):
                 return previous.version, previous
-            loaded = load(self._settings, self._contract, self._fill_missing)
+            loaded = load(self._settings, self._from_conf, target)
+            if previous is not None and previous.contract != loaded.contract:
+                logger.warning("version %s brings another data contract: the request schema changes", loaded.version)
             self._current = loaded
-            logger.info("serving %s version %s (%s)", loaded.name, loaded.version, loaded.fast_path)
+            logger.info(
+                "serving %s version %s (%s fast path, contract from the %s)",
+                loaded.name,
+                loaded.version,
+                loaded.fast_path,
+                loaded.trained_with.source,
+            )
             return (previous.version if previous else None), loaded

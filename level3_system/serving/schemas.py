@@ -1,18 +1,22 @@
-"""Request and response models. The request model is generated from the data contract.
+"""Request and response models. The request models are generated from the data contract of the served version.
 
 Categories become enums, ranges become bounds, unknown fields are rejected, and types are strict (no "5" for
-5, no 1.0 for a 0/1 flag, no NaN). A fork that edits `conf/base/data_contract.yml` gets a matching API.
+5, no 1.0 for a 0/1 flag, no NaN). Each loaded version builds its own (`RequestModels`), from the contract it
+was trained with: a fork that edits its data contract and trains gets a matching API, and editing conf/ alone
+changes nothing a running service accepts.
 """
 
 from __future__ import annotations
 
+import json
 import operator
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, create_model, field_validator
 
 from level2_pipeline.contract import Column, DataContract
-from level3_system.contract import negate
+from level3_system.validation.checks import negate
 
 _OPERATORS = {
     "==": operator.eq,
@@ -108,6 +112,49 @@ def batch_model(customer: type[BaseModel], max_batch: int, contract: DataContrac
     )
 
 
+class InvalidBody(ValueError):
+    """A request body that does not validate: pydantic's errors, located as FastAPI locates them."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} validation error(s)")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class RequestModels:
+    """The request models of one data contract: one customer, and a batch of up to `max_batch` of them."""
+
+    customer: type[BaseModel]
+    batch: type[BaseModel]
+
+    @classmethod
+    def of(cls, contract: DataContract, max_batch: int) -> RequestModels:
+        customer = customer_model(contract)
+        return cls(customer=customer, batch=batch_model(customer, max_batch, contract))
+
+
+def parse_body(model: type[BaseModel], body: bytes) -> BaseModel:
+    """Validate a JSON body in one pass (pydantic's parser); InvalidBody with every error, each named by field.
+
+    A body pydantic's strict JSON parser refuses (a bare NaN, which Python's json writes) is read by Python's json
+    and validated again, so that the error names the field rather than a position in the text.
+    """
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        if not errors or errors[0]["type"] != "json_invalid":
+            raise InvalidBody(errors) from None
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidBody([{"loc": ("body",), "msg": f"Invalid JSON: {exc}", "type": "json_invalid"}]) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidBody(exc.errors(include_url=False)) from None
+
+
 class ChurnPrediction(BaseModel):
     churn_probability: float = Field(description="probability that the customer leaves")
     churn: bool = Field(description="churn_probability >= threshold")
@@ -135,6 +182,10 @@ class ModelInfo(BaseModel):
     trained_at: str
     threshold: float
     fast_path: Literal["linear", "onnx", "sklearn"]
+    contract: str = Field(description="the data contract the version was trained with")
+    contract_source: Literal["version", "conf"] = Field(
+        description="version: the contract and cleaning logged with it; conf: today's conf/ (an older version)"
+    )
     input_schema: dict[str, Any]
 
 

@@ -1,11 +1,11 @@
-"""The data contract turned into gate checks (level3_system.contract): plain data, no Great Expectations import."""
+"""The data contract turned into gate checks (validation/checks.py): plain data, no Great Expectations import."""
 
 from __future__ import annotations
 
 import pytest
 
 from level2_pipeline.contract import DataContract
-from level3_system.contract import DTYPES, Check, model_input_checks, negate, raw_checks
+from level3_system.validation.checks import DTYPES, Check, model_input_checks, negate, raw_checks
 
 
 def find(checks: list[Check], expectation: str, column: str | None = None) -> list[Check]:

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from level3_support import FlowRun, Store
 
+from level2_pipeline.config import load_contract, load_parameters
 from level2_pipeline.contract import DataContract
 from level2_pipeline.ingestion import sha256_of
-from level3_system.contract import load_contract, load_parameters
 from level3_system.settings import Level3Settings
 
 pytestmark = pytest.mark.slow
@@ -26,17 +26,6 @@ MODEL = "mlc-churn"  # conf/mlc/level3.yml
 RAW_ROWS = 5000
 # The logistic model's holdout ROC AUC on mlc_churn is ≈ 0.817; conf/mlc/level3.yml's floor is below it.
 MIN_ROC_AUC = 0.80
-
-
-@pytest.fixture(autouse=True)
-def _registry_follows_tracking() -> Iterator[None]:
-    """Other level-3 tests may pin MLflow's registry URI process-wide: here it follows the store in use."""
-    import mlflow.tracking._model_registry.utils as registry_utils
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(registry_utils, "_registry_uri", None)
-        patch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +90,7 @@ def test_the_mlc_contract_replaces_telcos(mlc_contract: DataContract) -> None:
 
     assert mlc_contract.name == "mlc_churn" and mlc_contract.positive_class == "yes"
     assert len(mlc_contract.features) == 19 and "tenure" not in mlc_contract.columns, "base's contract leaked in"
-    assert parameters["clean"]["fill_missing"] == {}, "base's total_charges fill rule leaked into conf/mlc"
+    assert not parameters["clean"]["fill_missing"], "base's total_charges fill rule leaked into conf/mlc"
 
 
 def test_flow_fetches_validates_trains_registers_and_promotes(mlc_run: FlowRun) -> None:

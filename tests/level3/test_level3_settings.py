@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from support import CONF_BASE
 
 from level2_pipeline.contract import DataContract
-from level2_pipeline.runner import PROJECT_ROOT
+from level2_pipeline.project import PROJECT_ROOT
 from level3_system.settings import Level3Settings, PromotionRules, apply_environment
 
 

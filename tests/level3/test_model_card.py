@@ -17,8 +17,8 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from support import RAW_RELATIVE
 
 from level2_pipeline.ingestion import sha256_of
-from level3_system.model_card import (
-    CARD_ARTIFACT,
+from level3_system.settings import ModelCardSettings, SegmentSpec
+from level3_system.training.card_stats import (
     bootstrap_metrics,
     choose_threshold,
     expected_value,
@@ -27,7 +27,7 @@ from level3_system.model_card import (
     segment_table,
     weighted_metrics,
 )
-from level3_system.settings import ModelCardSettings, SegmentSpec
+from level3_system.training.model_card import CARD_ARTIFACT
 
 CARD = ModelCardSettings(retention_offer_cost=50, churn_loss=500, offer_success_rate=0.5)
 

@@ -1,4 +1,4 @@
-"""The validation gates (level3_system.validation) with Great Expectations on the real 7,043-row file.
+"""The validation gates (level3_system.validation.gx) with Great Expectations on the real 7,043-row file.
 
 Each corruption of corruptions.py must fail the gate and name the check that caught it: that name is what a
 user reads in `make validate` and in the flow's failure message.
@@ -14,8 +14,8 @@ import pytest
 from corruptions import RARE_CHURN, RAW_GATE, Corruption
 
 from level2_pipeline.contract import DataContract
-from level3_system.contract import model_input_checks, raw_checks
-from level3_system.validation import GateReport, read_csv_for_gate, run_gate
+from level3_system.validation.checks import model_input_checks, raw_checks
+from level3_system.validation.gx import GateReport, read_csv_for_gate, run_gate
 
 
 def raw_gate(path: Path, contract: DataContract, reports_dir: Path | None = None) -> GateReport:

@@ -21,7 +21,13 @@ def clean(raw: pd.DataFrame, data_contract: DataContract, clean: CleanParams) ->
     with all names listed, not three steps later with a KeyError on the first one.
     """
     data_contract.require_columns(raw)
-    return raw.fillna(clean.fill_missing)
+    return fill_missing(raw, clean)
+
+
+def fill_missing(data: pd.DataFrame, clean: CleanParams) -> pd.DataFrame:
+    """The fill rules alone, on any rows with the contract's features: what serving and batch scoring apply to the
+    customers they score (no target, no id), so that a model sees gaps filled exactly as in training."""
+    return data.fillna(clean.fill_missing)
 
 
 def build_features(clean_data: pd.DataFrame, data_contract: DataContract) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from support import place_raw
 
 from level2_pipeline.contract import DataContract
 from level3_system.settings import Level3Settings
-from level3_system.tracking import TrainingOutcome
+from level3_system.training.compose import TrainingOutcome
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """Helpers of the serving tests: train and register models without Prefect, and shape request bodies.
 
-The steps are the ones `level3_system.flows` composes (level 2's pipelines through `compose.run_level2`, then
+The steps are the ones `level3_system.training.flow` composes (level 2's pipelines through `compose.run_level2`, then
 `tracking.log_training_run`, `registry.register`, `registry.evaluate_candidate`, `registry.apply_decision`),
 called as plain functions: a serving test needs a champion in a registry, not a flow run.
 """
@@ -23,9 +23,10 @@ from support import CONF_BASE, RAW_RELATIVE
 
 from level2_pipeline.contract import DataContract
 from level2_pipeline.ingestion import sha256_of
-from level3_system.registry import CHAMPION, Decision
+from level3_system.promotion import Decision
+from level3_system.registry import CHAMPION
 from level3_system.settings import Level3Settings, PromotionRules, ServingSettings
-from level3_system.tracking import TrainingOutcome
+from level3_system.training.compose import TrainingOutcome
 
 MODEL_NAME = "telco-churn"
 # design.md: the baseline's holdout ROC AUC; every level reproduces it on the same split.
@@ -112,7 +113,7 @@ def quiet_tools(settings: Level3Settings) -> None:
 
 def train(settings: Level3Settings) -> TrainingOutcome:
     """Level 2's two pipelines on the settings' data root; the outcome as `flows.data_science` builds it."""
-    from level3_system.compose import run_level2, training_outcome
+    from level3_system.training.compose import run_level2, training_outcome
 
     run_level2(settings, "data_processing")
     raw_path = settings.data_root / RAW_RELATIVE
@@ -131,21 +132,29 @@ class Registered:
 def log_and_register(settings: Level3Settings, outcome: TrainingOutcome, *, apply: bool = True) -> Registered:
     """track → register → promote, as the flow's tasks do (outside any Prefect flow run)."""
     from level3_system import registry
-    from level3_system.tracking import log_training_run
+    from level3_system.training.compose import judge
+    from level3_system.training.tracking import log_training_run
 
     tracked = log_training_run(settings, outcome, flow_run_id="test", flow_run_name="test")
     version = registry.register(settings, tracked.model_uri, tracked.run_id, tracked.model_id)
-    decision = registry.evaluate_candidate(settings, outcome.model, outcome.x_test, outcome.y_test, version)
+    decision = judge(settings, outcome, version)
     if apply:
-        registry.apply_decision(settings, version, tracked.run_id, decision)
+        apply_decision(settings, version, tracked.run_id, decision)
     return Registered(version=version, run_id=tracked.run_id, decision=decision)
+
+
+def apply_decision(settings: Level3Settings, version: str, run_id: str, decision: Decision) -> None:
+    """What the flow's promote task does with a decision: tags, and the champion alias if promoted."""
+    from level3_system import registry
+
+    registry.record_decision(settings, version, run_id, decision.text, decision.promote)
 
 
 def point_champion_at(settings: Level3Settings, version: str) -> None:
     """Move `@champion` by hand (what a promotion does), to set a test's starting point."""
-    from mlflow import MlflowClient
+    from level3_system import registry
 
-    MlflowClient(settings.resolved_tracking_uri).set_registered_model_alias(MODEL_NAME, CHAMPION, version)
+    registry.client(settings).set_registered_model_alias(MODEL_NAME, CHAMPION, version)
 
 
 # --- request bodies -------------------------------------------------------------------------------------------

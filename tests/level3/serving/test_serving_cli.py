@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from serving_support import store_uri
-from support import REPO_ROOT
+from support import PROJECT_ROOT
 
 
 def test_serve_without_a_champion_exits_1_with_one_line(blank_mlflow_db: Path, tmp_path: Path) -> None:
@@ -20,7 +20,7 @@ def test_serve_without_a_champion_exits_1_with_one_line(blank_mlflow_db: Path, t
     # When `serve` is run as `make serve` runs it
     completed = subprocess.run(
         [sys.executable, "-m", "level3_system", "serve"],
-        cwd=REPO_ROOT,
+        cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
         text=True,

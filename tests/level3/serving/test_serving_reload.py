@@ -20,7 +20,7 @@ from serving_support import (
 )
 
 from level3_system.settings import Level3Settings
-from level3_system.tracking import TrainingOutcome
+from level3_system.training.compose import TrainingOutcome
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def two_versions(
 
 
 def test_reload_switches_to_the_promoted_version(two_versions: TwoVersions, serve: Any) -> None:
-    from level3_system.registry import apply_decision
+    from serving_support import apply_decision
 
     settings, second = two_versions.settings, two_versions.second
     # Given the service on version 1
@@ -145,7 +145,7 @@ def test_concurrent_reloads_load_once_and_swap_whole_models(two_versions: TwoVer
 
     settings = two_versions.settings
     point_champion_at(settings, "1")
-    store = ModelStore(settings, champion.contract, {"total_charges": 0.0})
+    store = ModelStore(settings, lambda: (champion.contract, champion.outcome.clean))
     store.reload()
     customer = _first_customer(champion)
     snapshots: list[LoadedModel] = []

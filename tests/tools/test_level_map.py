@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from support import LEVEL1_SCRIPT, REPO_ROOT, run_python
+from support import LEVEL1_SCRIPT, PROJECT_ROOT, run_python
 
 from tools import level_map
-from tools.level_map import Pipeline, check_steps, flow_calls, map_level3, parse_level1, parse_routes
+from tools.level_map import Pipeline, app_routes, check_steps, flow_calls, map_level3, parse_level1
 
 STEPS = ["load_raw", "clean", "build_features", "split", "train", "evaluate", "save"]
 NODES = STEPS[1:-1]
@@ -24,7 +24,7 @@ def the_map() -> level_map.LevelMap:
 def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """`python -m tools.level_map` once, writing its page to a temporary folder (not the repository's data/)."""
     html = tmp_path_factory.mktemp("level_map") / "level_map.html"
-    result = run_python(["-m", "tools.level_map", "--html", str(html)], cwd=REPO_ROOT)
+    result = run_python(["-m", "tools.level_map", "--html", str(html)], cwd=PROJECT_ROOT)
     assert result.returncode == 0, f"python -m tools.level_map failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout, html.read_text(encoding="utf-8")
 
@@ -110,18 +110,35 @@ def test_a_missing_endpoint_is_reported() -> None:
 
     _, _, problems = map_level3(calls, pipelines, [("POST", "/score", "predict")])
 
-    assert "endpoint /predict (ENDPOINT_STEPS) is not declared in serving/app.py" in problems, problems
+    assert "endpoint /predict (ENDPOINT_STEPS) is not a route of the level-3 service" in problems, problems
 
 
-def test_flow_calls_and_routes_are_read_from_source() -> None:
+def test_flow_calls_are_read_from_source() -> None:
     flow = "def train(s):\n    raw = ingest.with_options(retries=2)(s)\n    if raw:\n        out = fit(s, raw)\n"
-    routes = "r = APIRouter(prefix='/admin')\n@r.post('/reload')\nasync def reload(): ...\n@app.get('/h')\ndef h(): ..."
 
     assert flow_calls(flow, {"ingest": "ingest", "fit": "train"}) == [
         ("ingest", "ingest.with_options(retries=2)(s)"),
         ("train", "fit(s, raw)"),
     ]
-    assert parse_routes(routes) == [("POST", "/admin/reload", "reload"), ("GET", "/h", "h")]
+
+
+def test_routes_are_read_from_the_app_wherever_their_routers_live() -> None:
+    from fastapi import APIRouter, FastAPI
+
+    admin = APIRouter(prefix="/admin")
+
+    @admin.post("/reload")
+    async def reload() -> None: ...
+
+    app = FastAPI(docs_url=None, redoc_url=None)
+
+    @app.get("/h")
+    def h() -> None: ...
+
+    app.include_router(admin)
+    app.state.routers = [admin]
+
+    assert app_routes(app) == [("POST", "/admin/reload", "reload"), ("GET", "/h", "h")]
 
 
 def test_make_diff_prints_the_map_and_writes_an_offline_page(page: tuple[str, str]) -> None:

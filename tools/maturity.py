@@ -7,9 +7,9 @@ which `make maturity` uses — importing the module that holds each piece of evi
 A cell is `✓ file:line` (where the evidence is) or `✗`. Nothing is declared by hand, so a fork gets an honest
 answer: delete the flow's schedule and continuous training turns ✗; add one and it turns ✓.
 
-A level is what `benchmarks.compare` finds (a `level<N>_*` directory with code and a `make level<N>` target), and
-like there, importing another level's package composes it: level 3 runs level 2's nodes, so it trains a model
-through them. The report is also written to `data/08_reporting/maturity.md`.
+A level is what `tools.levels` finds for `make compare` too (a `level<N>_*` directory with code and a `make
+level<N>` target), and like there, importing another level's package composes it: level 3 runs level 2's nodes,
+so it trains a model through them. The report is also written to `data/08_reporting/maturity.md`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks.compare import REPO_ROOT, Level, count_tests, discover_levels, imported_modules
+from level2_pipeline.project import PROJECT_ROOT
+from tools.levels import Level, count_tests, discover_levels, imported_modules
 
 REPORT = Path("data/08_reporting/maturity.md")
 
@@ -298,14 +299,15 @@ def check_continuous_training(scope: Scope) -> Evidence:
 
 
 def check_serving(scope: Scope) -> Evidence:
-    """An HTTP service scores requests: a FastAPI app with a predict route."""
+    """An HTTP service scores requests: a FastAPI app, and a POST route with "predict" in its path (on the app or
+    on a router it includes, in any module of the level)."""
+    has_app = any(name == "fastapi.FastAPI" for src in scope.sources for _, name in src.calls())
 
     def routes(src: Source) -> Iterator[ast.AST]:
-        if not src.imports("fastapi"):
+        if not (has_app and src.imports("fastapi")):
             return
-        has_app = any(name == "fastapi.FastAPI" for _, name in src.calls())
         for node in ast.walk(src.tree):
-            if not (has_app and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
             for deco in node.decorator_list:
                 if isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute) and deco.args:
@@ -561,7 +563,7 @@ def build_report(levels: list[Level], results: dict[str, dict[str, Evidence]], p
     notes = [
         "The Google and Microsoft columns give the maturity level that first requires the capability; a level of ours "
         "reaches a maturity level when it has every capability required there and below (the mapping and its "
-        "justification: `benchmarks/maturity.py`).",
+        "justification: `tools/maturity.py`).",
         "Each ✓ names the file and line of the evidence, found by reading the code (ast); importing another level's "
         "package composes it (level 3 trains through level 2's nodes). "
         + (
@@ -586,8 +588,8 @@ def _left_aligned_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.maturity", description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository root (default: this checkout)")
+    parser = argparse.ArgumentParser(prog="python -m tools.maturity", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help="repository root (default: this checkout)")
     parser.add_argument("--no-probe", action="store_true", help="read the code only; do not import evidence modules")
     args = parser.parse_args(argv)
     root = args.root.resolve()

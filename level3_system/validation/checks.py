@@ -3,7 +3,7 @@
 `conf/base/data_contract.yml` (parsed by level 2's `DataContract`) is the only description of the data. This
 module derives from it the checks of the two validation gates, as plain data: expectation names of Great
 Expectations 1.x and their arguments. Keeping the derivation tool-neutral makes it testable without importing
-GX (4 s) and keeps `validation.py` a thin adapter. The serving schema is derived from the same contract.
+GX (4 s) and keeps `gx.py` a thin adapter. The serving schema is derived from the same contract.
 """
 
 from __future__ import annotations
@@ -40,18 +40,6 @@ class Check:
         column = self.kwargs.get("column")
         where = f" where {' '.join(map(str, self.where))}" if self.where else ""
         return f"{self.expectation}({column or ''}){where}"
-
-
-def load_parameters(env: str | None = None) -> dict[str, Any]:
-    """All Kedro parameters of the environment (`conf/base` merged with `conf/<env>`), contract included."""
-    from level2_pipeline.config import config_loader
-
-    return dict(config_loader(env)["parameters"])
-
-
-def load_contract(env: str | None = None) -> DataContract:
-    """The contract of the given Kedro environment."""
-    return DataContract.model_validate(load_parameters(env)["data_contract"])
 
 
 def negate(condition: str) -> tuple[str, str, Any]:

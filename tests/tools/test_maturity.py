@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.compare import REPO_ROOT, Level
-from benchmarks.maturity import (
+from level2_pipeline.project import PROJECT_ROOT
+from tools.levels import Level
+from tools.maturity import (
     CAPABILITIES,
     Scope,
     assess,
@@ -33,25 +34,25 @@ from benchmarks.maturity import (
     reached,
 )
 
-REPO_LEVELS = [Level(1, REPO_ROOT / "level1_code"), Level(2, REPO_ROOT / "level2_pipeline")]
-REPO_LEVELS.append(Level(3, REPO_ROOT / "level3_system"))
+REPO_LEVELS = [Level(1, PROJECT_ROOT / "level1_code"), Level(2, PROJECT_ROOT / "level2_pipeline")]
+REPO_LEVELS.append(Level(3, PROJECT_ROOT / "level3_system"))
 
 
 @pytest.fixture(scope="module")
 def repo_results() -> dict[str, dict]:
-    return {lv.name: assess(Scope(lv, REPO_ROOT, REPO_LEVELS)) for lv in REPO_LEVELS}
+    return {lv.name: assess(Scope(lv, PROJECT_ROOT, REPO_LEVELS)) for lv in REPO_LEVELS}
 
 
 def test_level3_has_tracking_registry_serving_from_its_own_files(repo_results: dict[str, dict]) -> None:
     level3 = repo_results["level3"]
     for name, file in [
-        ("automated training pipeline", "level3_system/flows.py"),
-        ("data validation", "level3_system/validation.py"),
-        ("experiment tracking (metadata store)", "level3_system/tracking.py"),
+        ("automated training pipeline", "level3_system/training/flow.py"),
+        ("data validation", "level3_system/validation/gx.py"),
+        ("experiment tracking (metadata store)", "level3_system/training/tracking.py"),
         ("model registry", "level3_system/registry.py"),
         ("automated promotion (model validation gate)", "level3_system/registry.py"),
-        ("serving (prediction API)", "level3_system/serving/app.py"),
-        ("service metrics (Prometheus)", "level3_system/serving/monitoring.py"),
+        ("serving (prediction API)", "level3_system/serving/routes/scoring.py"),
+        ("service metrics (Prometheus)", "level3_system/serving/metrics.py"),
     ]:
         assert level3[name].found, (name, level3[name].where)
         assert level3[name].where.startswith(f"{file}:"), (name, level3[name].where)
@@ -207,7 +208,7 @@ def test_reproducible_environment_needs_every_import_locked(tmp_path: Path) -> N
 
 def test_the_readme_carries_the_table_the_checks_give(repo_results: dict[str, dict]) -> None:
     # The README's maturity table must say what `make maturity` finds today, capability by capability.
-    readme = (REPO_ROOT / "README.md").read_text()
+    readme = (PROJECT_ROOT / "README.md").read_text()
     rows = {}
     for line in readme.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]

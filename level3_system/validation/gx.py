@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from level3_system.contract import Check
+from level3_system.validation.checks import Check
 
 logger = logging.getLogger(__name__)
 

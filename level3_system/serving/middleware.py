@@ -1,4 +1,4 @@
-"""Prometheus metrics and the ASGI middleware that guards and measures every request.
+"""The ASGI middleware that guards and measures every request.
 
 Pure ASGI (not `BaseHTTPMiddleware`): it adds microseconds, not the ~0.3 ms per request of the task-based
 middleware, which matters on the single-row path.
@@ -10,46 +10,9 @@ import json
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.exceptions import HTTPException
 
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))
-
-
-class Metrics:
-    """One registry per app, so tests can build several apps in one process."""
-
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "churn_api_requests",
-            "Requests by endpoint and status",
-            ["method", "endpoint", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "churn_api_request_seconds",
-            "Request latency by endpoint",
-            ["endpoint"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.errors = Counter(
-            "churn_api_errors",
-            "Responses with status >= 400 by endpoint and status",
-            ["endpoint", "status"],
-            registry=self.registry,
-        )
-        self.scores = Histogram(
-            "churn_prediction_probability",
-            "Distribution of predicted churn probabilities",
-            buckets=SCORE_BUCKETS,
-            registry=self.registry,
-        )
-        self.model_version = Gauge(
-            "churn_model_version", "Registry version of the model being served", registry=self.registry
-        )
+from level3_system.serving.metrics import Metrics
 
 
 async def _send_json(send: Any, status: int, payload: dict[str, Any]) -> None:
@@ -94,15 +57,17 @@ class GuardAndMeasure:
             self.metrics.errors.labels(endpoint, str(status)).inc()
 
     def _reject(self, scope: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
-        if scope["method"] != "POST" or not scope["path"].startswith("/predict"):
-            return None
+        """Every endpoint: a body over the limit is 413; a POST body that is not JSON is 415."""
         headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if content_type != b"application/json":
-            return 415, {"error": "unsupported media type: send the body as JSON (Content-Type: application/json)"}
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
             return 413, {"error": f"request body larger than {self.max_body_bytes} bytes: send fewer customers"}
+        has_body = (length is not None and length != b"0") or b"transfer-encoding" in headers
+        if scope["method"] != "POST" or not (has_body or scope["path"].startswith("/predict")):
+            return None
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if content_type != b"application/json":
+            return 415, {"error": "unsupported media type: send the body as JSON (Content-Type: application/json)"}
         return None
 
     def _bounded(self, receive: Any, send: Any) -> Any:

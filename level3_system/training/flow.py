@@ -1,12 +1,13 @@
 """The level-3 training flow: level 2's pipelines, wrapped in gates, tracking and promotion.
 
 ingest → validate_raw → data_processing (level 2) → validate_model_input → data_science (level 2)
-       → track (MLflow) → register (challenger) → promote (champion?)
+       → track (MLflow) → register (challenger) → promote (champion?) → model_card
 
 Tasks are thin: the work is level 2's nodes (run through Kedro's API, never copied) and the functions of
-`validation`, `tracking` and `registry`. Only tasks that do I/O against something that can blink (the data
-source, the tracking server) retry. A refused gate ends the flow `Failed` before any training, with the
-reasons as its message; the registry is not touched.
+`validation`, `tracking`, `registry` and `promotion`. Only I/O against something that can blink (the data source,
+the tracking server) is retried, only on transient errors (`retry.transient`), and every retried step is safe to
+repeat: `track` finds the run it completed, `register` the version it created. A refused gate ends the flow
+`Failed` before any training, with the reasons as its message; the registry is not touched.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
+from prefect.runtime import flow_run, task_run
 from prefect.states import Failed
 
 from level2_pipeline import ingestion
 from level2_pipeline.contract import DataContract
-from level3_system.compose import gate_model_input, gate_raw, run_level2, training_outcome
-from level3_system.model_card import publish as publish_card
-from level3_system.registry import Decision, apply_decision, evaluate_candidate, register
+from level3_system import promotion, registry
+from level3_system.retry import transient
 from level3_system.settings import Level3Settings, get_settings
-from level3_system.tracking import TrackedRun, TrainingOutcome, log_training_run
-from level3_system.validation import GateReport
+from level3_system.training.compose import TrainingOutcome, judge, run_level2, training_outcome
+from level3_system.training.model_card import publish as publish_card
+from level3_system.training.tracking import TrackedRun, log_training_run
+from level3_system.validation.gates import gate_model_input, gate_raw
+from level3_system.validation.gx import GateReport
 
 
 @dataclass
@@ -82,14 +85,18 @@ def validate_model_input(settings: Level3Settings, table: Any, contract: DataCon
 
 @task(name="data_science", cache_policy=NO_CACHE)
 def data_science(settings: Level3Settings, raw: ingestion.RawFile, reports: list[GateReport]) -> TrainingOutcome:
-    catalog = run_level2(settings, "data_science")
-    return training_outcome(catalog, raw.path, raw.sha256, [r.to_dict() for r in reports])
+    outputs = run_level2(settings, "data_science")
+    return training_outcome(outputs, raw.path, raw.sha256, [r.to_dict() for r in reports])
 
 
 @task(name="track", cache_policy=NO_CACHE)
 def track(settings: Level3Settings, outcome: TrainingOutcome) -> TrackedRun:
     tracked = log_training_run(
-        settings, outcome, flow_run_id=str(flow_run.get_id() or "none"), flow_run_name=str(flow_run.get_name())
+        settings,
+        outcome,
+        flow_run_id=str(flow_run.get_id() or "none"),
+        flow_run_name=str(flow_run.get_name()),
+        task_run_id=str(task_run.get_id() or "") or None,
     )
     get_run_logger().info("MLflow run %s (experiment %s)", tracked.run_id, tracked.experiment_id)
     return tracked
@@ -97,34 +104,41 @@ def track(settings: Level3Settings, outcome: TrainingOutcome) -> TrackedRun:
 
 @task(name="register", cache_policy=NO_CACHE)
 def register_model(settings: Level3Settings, tracked: TrackedRun) -> str:
-    version = register(settings, tracked.model_uri, tracked.run_id, tracked.model_id)
+    version = registry.register(settings, tracked.model_uri, tracked.run_id, tracked.model_id)
     get_run_logger().info("registered %s version %s as challenger", settings.registered_model, version)
     return version
 
 
 @task(name="promote", cache_policy=NO_CACHE)
-def promote(settings: Level3Settings, outcome: TrainingOutcome, version: str, tracked: TrackedRun) -> Decision:
-    decision = evaluate_candidate(settings, outcome.model, outcome.x_test, outcome.y_test, version)
-    apply_decision(settings, version, tracked.run_id, decision)
+def promote(
+    settings: Level3Settings, outcome: TrainingOutcome, version: str, tracked: TrackedRun
+) -> promotion.Decision:
+    decision = judge(settings, outcome, version)
+    registry.record_decision(settings, version, tracked.run_id, decision.text, decision.promote)
     get_run_logger().info("version %s %s", version, decision.text)
     create_markdown_artifact(
         key="promotion",
         markdown=f"**version {version}: {decision.text.split(':')[0]}**\n\n"
         + "\n".join(f"- {r}" for r in decision.reasons),
     )
-    # The card needs the registry's decision: built here, logged to the run, written to reports for a champion.
-    status = "champion" if decision.promote else "challenger"
+    return decision
+
+
+@task(name="model_card", cache_policy=NO_CACHE)
+def model_card(
+    settings: Level3Settings, outcome: TrainingOutcome, version: str, tracked: TrackedRun, decision: promotion.Decision
+) -> None:
+    """The card needs the registry's decision: logged to the run, written to reports for a champion."""
     card, _, written = publish_card(
         settings, outcome, run_id=tracked.run_id, version=version, champion=decision.promote, decision=decision.text
     )
     get_run_logger().info(
         "model card of version %s (%s): decision threshold %.2f%s",
         version,
-        status,
+        "champion" if decision.promote else "challenger",
         card.threshold.threshold,
         f", written to {written[0]}" if written else "",
     )
-    return decision
 
 
 def _write_summary(settings: Level3Settings, summary: TrainSummary) -> None:
@@ -137,7 +151,11 @@ def train(settings: Level3Settings | None = None) -> Any:
     """Train, validate, track, register and maybe promote one churn model."""
     settings = settings or get_settings()
     started = time.perf_counter()
-    io = {"retries": settings.retries, "retry_delay_seconds": settings.retry_delay_seconds}
+    io = {
+        "retries": settings.retries,
+        "retry_delay_seconds": settings.retry_delay_seconds,
+        "retry_condition_fn": transient,
+    }
     summary = TrainSummary(status="stopped", flow_run=str(flow_run.get_name()), reports_dir=str(settings.reports))
 
     # Read conf/ once per run: the source and the contract the gates check against.
@@ -158,6 +176,7 @@ def train(settings: Level3Settings | None = None) -> Any:
     tracked = track.with_options(**io)(settings, outcome)
     version = register_model.with_options(**io)(settings, tracked)
     decision = promote.with_options(**io)(settings, outcome, version, tracked)
+    model_card.with_options(**io)(settings, outcome, version, tracked, decision)
 
     summary.status = "champion" if decision.promote else "challenger"
     summary.metrics = outcome.metrics

@@ -1,28 +1,19 @@
-"""The model card of a registered model: what it is for, what it was trained on and how well it does, and for whom.
+"""The statistics of the model card, as pure functions of the holdout's labels and probabilities.
 
-Pure functions compute the card's numbers from the model, the holdout and `settings.model_card`
-(conf/<env>/level3.yml): the holdout metrics with percentile bootstrap intervals (vectorised, fixed seed), the
-decision threshold that maximises the expected value of a retention offer, a reliability table, and the metrics
-per segment (the segments are configuration: a fork names its own columns). `render` turns them into markdown;
-`publish` (called by the flow's `promote` task, once the registry decision is known) logs the card to the MLflow
-run and, for a new champion, writes it to the reports folder.
-
-The metrics contract is untouched: its `threshold` stays what level 2 evaluated with (0.5), so levels 1-3 keep
-identical metrics; the card's `decision_threshold` is a recommendation, logged beside them.
+Metrics with percentile bootstrap intervals (vectorised: a resample is a row of counts per holdout customer, fixed
+seed), the decision threshold that maximises the expected value of a retention offer, a reliability table, and the
+metrics per segment. `model_card.py` assembles them into the card.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from level3_system.settings import ModelCardSettings, SegmentSpec
 
-CARD_ARTIFACT = "model_card.md"
 CONFIDENCE = 0.95
 THRESHOLD_GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)
 CALIBRATION_BINS = 10
@@ -224,168 +215,3 @@ def segment_table(
             }
         )
     return pd.DataFrame(rows)
-
-
-# --- the card ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class ModelCard:
-    """Everything the card says; `render` writes it as markdown."""
-
-    settings: ModelCardSettings
-    metrics: dict[str, Estimate]
-    threshold: ThresholdChoice
-    calibration: pd.DataFrame
-    segments: dict[str, pd.DataFrame | None]
-    n_test: int
-    test_churn_rate: float
-    facts: dict[str, str] = field(default_factory=dict)  # name -> value: model, version, run, data, ...
-
-
-def build_card(
-    model: Any,
-    x_test: pd.DataFrame,
-    y_test: pd.Series,
-    card: ModelCardSettings,
-    *,
-    contract_threshold: float = 0.5,
-    facts: dict[str, str] | None = None,
-) -> ModelCard:
-    """The card's numbers from the model and the holdout (y_test is 0/1, 1 = churns)."""
-    y = np.asarray(y_test, dtype=float)
-    p = np.asarray(model.predict_proba(x_test)[:, 1], dtype=float)
-    choice = choose_threshold(y, p, card, contract_threshold)
-    metrics = bootstrap_metrics(
-        y, p, [contract_threshold, choice.threshold], resamples=card.bootstrap_resamples, seed=card.bootstrap_seed
-    )
-    return ModelCard(
-        settings=card,
-        metrics=metrics,
-        threshold=choice,
-        calibration=reliability_table(y, p),
-        segments={s.column: segment_table(x_test, y, p, s, choice.threshold) for s in card.segments},
-        n_test=len(y),
-        test_churn_rate=float(y.mean()) if len(y) else float("nan"),
-        facts=dict(facts or {}),
-    )
-
-
-def _table(frame: pd.DataFrame) -> list[str]:
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return "–" if np.isnan(value) else f"{value:.3f}"
-        return str(value)
-
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return lines
-
-
-def render(card: ModelCard, title: str = "Model card") -> str:
-    s, choice = card.settings, card.threshold
-    lines = [f"# {title}", ""]
-    lines += [f"- **{name}**: {value}" for name, value in card.facts.items()]
-    lines += ["", "## Intended use", "", s.intended_use.strip(), ""]
-    lines += [
-        "## Metrics on the holdout",
-        "",
-        f"{card.n_test} customers, churn rate {card.test_churn_rate:.3f}. Intervals: {CONFIDENCE:.0%} percentile "
-        f"bootstrap of the holdout ({s.bootstrap_resamples} resamples, seed {s.bootstrap_seed}).",
-        "",
-        "| metric | value | 95 % interval |",
-        "|---|---|---|",
-    ]
-    lines += [
-        f"| {name} | {e.value:.3f} | [{e.low:.3f}, {e.high:.3f}] |" if not np.isnan(e.value) else f"| {name} | – | – |"
-        for name, e in card.metrics.items()
-    ]
-    lines += [
-        "",
-        "## Decision threshold",
-        "",
-        f"Chosen threshold: **{choice.threshold:.2f}** (logged as the MLflow metric `decision_threshold`); the "
-        f"metrics contract keeps evaluating at {choice.contract_threshold:g}, and serving is unchanged.",
-        "",
-        f"It maximises the expected value per customer on the holdout over thresholds 0.01–0.99 (0.01 steps; the "
-        f"lowest on a tie). Assumptions (conf `model_card`): a retention offer costs {s.retention_offer_cost:g} per "
-        f"customer treated; a treated churner stays with probability {s.offer_success_rate:g}, saving "
-        f"{s.churn_loss:g}; customers who would stay only cost the offer. Value is against offering nobody (0).",
-        "",
-        "| threshold | expected value per customer | customers treated |",
-        "|---|---|---|",
-        f"| {choice.contract_threshold:g} (metrics contract) | {choice.value_at_contract:.2f} | "
-        f"{choice.treated_share_at_contract:.1%} |",
-        f"| {choice.threshold:.2f} (chosen) | {choice.value:.2f} | {choice.treated_share:.1%} |",
-        "",
-        "## Calibration",
-        "",
-        f"Brier score {card.metrics['brier'].value:.4f}. Reliability on the holdout (10 equal-width bins); the plot "
-        "is the run's artifact `plots/calibration.png`.",
-        "",
-    ]
-    lines += _table(card.calibration)
-    lines += ["", "## Metrics per segment", ""]
-    if not card.segments:
-        lines += ["No segments configured (conf `model_card.segments`).", ""]
-    for column, table in card.segments.items():
-        lines += [f"### {column}", ""]
-        if table is None:
-            lines += [f"The holdout has no column `{column}`: check conf `model_card.segments`.", ""]
-            continue
-        lines += [f"Recall and precision at the chosen threshold {choice.threshold:.2f}.", ""]
-        lines += [*_table(table), ""]
-    lines += ["## Known limitations", ""]
-    lines += [f"- {item}" for item in s.limitations] or ["- None recorded."]
-    return "\n".join(lines) + "\n"
-
-
-# --- publishing (the flow's promote task) ------------------------------------------------------------------
-
-
-def publish(
-    settings: Any,
-    outcome: Any,
-    *,
-    run_id: str,
-    version: str,
-    champion: bool,
-    decision: str,
-) -> tuple[ModelCard, str, list[Path]]:
-    """Build the card of a registered version, log it (and `decision_threshold`) to its MLflow run, and write it
-    to `<reports>/model_card.md` and `model_card_v<version>.md` when the version became champion.
-
-    `settings` is the Level3Settings, `outcome` the TrainingOutcome: typed loosely to keep this module free of
-    the tracking imports.
-    """
-    from mlflow import MlflowClient
-
-    from level3_system.tracking import git_commit
-
-    threshold = float(outcome.metrics.get("threshold", 0.5))
-    contract = outcome.contract.name if outcome.contract is not None else "unknown"
-    facts = {
-        "Registered model": f"`{settings.registered_model}` version {version}",
-        "Registry decision": decision,
-        "MLflow run": f"`{run_id}`",
-        "Data contract": f"`{contract}`",
-        "Data": f"`{outcome.raw_path}`",
-        "Data SHA-256": f"`{outcome.raw_sha256}`",
-        "Training / holdout rows": f"{len(outcome.y_train)} / {len(outcome.y_test)}",
-        "Git commit": f"`{git_commit()}`",
-    }
-    card = build_card(
-        outcome.model, outcome.x_test, outcome.y_test, settings.model_card, contract_threshold=threshold, facts=facts
-    )
-    markdown = render(card, title=f"Model card: {settings.registered_model} v{version}")
-    client = MlflowClient(tracking_uri=settings.resolved_tracking_uri)
-    client.log_metric(run_id, "decision_threshold", card.threshold.threshold)
-    client.log_text(run_id, markdown, CARD_ARTIFACT)
-    written: list[Path] = []
-    if champion:
-        settings.reports.mkdir(parents=True, exist_ok=True)
-        for name in (CARD_ARTIFACT, f"model_card_v{version}.md"):
-            path = settings.reports / name
-            path.write_text(markdown, encoding="utf-8")
-            written.append(path)
-    return card, markdown, written

@@ -1,0 +1,77 @@
+"""What a registered version carries besides the model: the data contract and the cleaning it was trained with.
+
+The training flow logs them into the version's run (`contract/data_contract.json`, `contract/clean.json`);
+serving (its request schema and its cleaning), batch scoring and monitoring read them from the version they use,
+never from today's `conf/`. So editing `conf/` changes nothing a running service accepts or predicts until a new
+version is trained and promoted. A version registered before contracts travelled has no such artifact: it is
+served from `conf/`, with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from level2_pipeline.contract import DataContract
+from level2_pipeline.params import CleanParams
+from level3_system.settings import Level3Settings
+
+logger = logging.getLogger(__name__)
+
+CONTRACT_ARTIFACT = "contract/data_contract.json"
+CLEAN_ARTIFACT = "contract/clean.json"
+
+
+@dataclass(frozen=True)
+class TrainedWith:
+    """The contract and cleaning a version was trained with, and where they were read from."""
+
+    contract: DataContract
+    clean: CleanParams
+    source: str  # "version" (its own artifacts) or "conf" (a version without them)
+
+
+def log_trained_with(contract: DataContract, clean: CleanParams) -> None:
+    """Into the active MLflow run: the contract and the cleaning, as JSON."""
+    import mlflow
+
+    mlflow.log_dict(contract.model_dump(mode="json"), CONTRACT_ARTIFACT)
+    mlflow.log_dict(clean.model_dump(mode="json"), CLEAN_ARTIFACT)
+
+
+def load_trained_with(
+    settings: Level3Settings,
+    run_id: str | None,
+    from_conf: Callable[[], tuple[DataContract, CleanParams]],
+    *,
+    version: str = "?",
+) -> TrainedWith:
+    """What the version's run logged; `from_conf()` (with a warning) for a version that logged nothing.
+
+    A store that cannot be reached raises (the caller keeps what it serves); only a run without the artifacts
+    falls back to conf/.
+    """
+    from level3_system.registry import client, download
+
+    logged = {a.path for a in client(settings).list_artifacts(run_id, "contract")} if run_id else set()
+    if {CONTRACT_ARTIFACT, CLEAN_ARTIFACT} <= logged:
+        with tempfile.TemporaryDirectory() as folder:
+            contract = _read(download(settings, str(run_id), CONTRACT_ARTIFACT, Path(folder)))
+            clean = _read(download(settings, str(run_id), CLEAN_ARTIFACT, Path(folder)))
+        return TrainedWith(DataContract.model_validate(contract), CleanParams.model_validate(clean), "version")
+    logger.warning(
+        "version %s carries no data contract (registered before contracts travelled with the model): "
+        "its schema and cleaning come from today's conf/",
+        version,
+    )
+    contract, clean = from_conf()
+    return TrainedWith(contract, clean, "conf")
+
+
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,79 @@
+"""How a command reaches a Prefect server: the configured one (`PREFECT_API_URL`), or a temporary one of its own.
+
+Embedded mode starts a Prefect API server on 127.0.0.1 for the duration of one command, as Prefect's ephemeral
+mode does (a server subprocess on the project's `PREFECT_HOME`), but through the public CLI and before anything
+heavy is imported: ephemeral mode would import the server's code into this process first (~3 s here) and only
+then start it; started here, the server comes up on the other core while this process imports GX, MLflow and
+Kedro. Its runs stay in `.prefect/`, which `make ui` shows.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from level2_pipeline.errors import UserFacingError
+from level3_system.settings import Level3Settings
+
+
+class TemporaryPrefectServer:
+    """A Prefect API server on a free port of 127.0.0.1, stopped when this process exits."""
+
+    def __init__(self, prefect_home: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        prefect_home.mkdir(parents=True, exist_ok=True)
+        self._log = (prefect_home / "server.log").open("wb")
+        command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--no-services", "--no-ui", "--analytics-off", "--log-level", "ERROR"]
+        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        os.environ["PREFECT_API_URL"] = self.url
+        os.environ.setdefault("PREFECT_UI_URL", "")  # this server has no UI: no "View at" links to it in the log
+        # Stopped at exit, and registered before Prefect is imported: exit handlers run last-registered first,
+        # so Prefect's own (which flush logs and events to this server) run before the server goes away.
+        atexit.register(self.stop)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise UserFacingError(
+            f"the temporary Prefect server did not start (see {self._log.name}); "
+            "or point PREFECT_API_URL at a running server"
+        )
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGTERM)
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, signal.SIGKILL)
+        self._log.close()
+
+
+def start_server_if_needed(settings: Level3Settings) -> TemporaryPrefectServer | None:
+    """A temporary server when no server is configured; None when PREFECT_API_URL names one."""
+    if os.environ.get("PREFECT_API_URL"):
+        return None
+    return TemporaryPrefectServer(settings.prefect_root)
+
+
+def wait_for(server: TemporaryPrefectServer | None) -> None:
+    if server is not None:
+        server.wait_ready(timeout=float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")))

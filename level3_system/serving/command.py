@@ -1,0 +1,41 @@
+"""`make serve`: the champion on uvicorn; refuses to start without one, or beyond loopback without a key."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from level3_system.settings import Level3Settings
+
+logger = logging.getLogger("level3_system")
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def serve(settings: Level3Settings) -> int:
+    from level3_system.registry import NoModelError, resolve
+
+    serving = settings.serving
+    try:
+        version = resolve(settings)
+    except NoModelError as exc:
+        print(f"level 3 serve: {exc}", file=sys.stderr)
+        return 1
+    if serving.host not in LOOPBACK and not serving.api_key:
+        logger.warning(
+            "WARNING: binding to %s without an API key: anyone who can reach it can call /predict and "
+            "/admin/reload. Set CHURN_SERVING__API_KEY.",
+            serving.host,
+        )
+    import uvicorn
+
+    from level3_system.serving.app import create_app
+
+    app = create_app(settings)
+    print(
+        f"serving {settings.registered_model}@{serving.model_alias} (version {version.version}) on "
+        f"http://{serving.host}:{serving.port}  — try http://{serving.host}:{serving.port}/docs",
+        flush=True,
+    )
+    uvicorn.run(app, host=serving.host, port=serving.port, log_level="warning", access_log=False)
+    return 0

@@ -1,0 +1,53 @@
+"""The service's dependencies: what a route needs, read from the app it runs in (`app.state`, set by `create_app`).
+
+Dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in the thread pool, and a thread
+hop per /predict costs more than the model (benchmarks/bench_serving.py: ~0.7 -> ~0.3 ms per request). The
+scoring routes call `current_model` directly rather than through `Depends`, which saves its resolution on the
+hot path; the other routes use the `Annotated` aliases below.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from fastapi.params import Depends as DependsParam
+
+from level3_system.serving.metrics import Metrics
+from level3_system.serving.model_store import LoadedModel, ModelStore
+from level3_system.settings import Level3Settings
+
+
+async def get_store(request: Request) -> ModelStore:
+    return request.app.state.store
+
+
+async def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+async def current_model(request: Request) -> LoadedModel:
+    """The version being served, read once per request: a reload during the request does not change it."""
+    current = request.app.state.store.current
+    if current is None:
+        raise HTTPException(503, "no model loaded yet: run `make level3`, then POST /admin/reload")
+    return current
+
+
+Store = Annotated[ModelStore, Depends(get_store)]
+ServiceMetrics = Annotated[Metrics, Depends(get_metrics)]
+Model = Annotated[LoadedModel, Depends(current_model)]
+
+
+def api_key_guard(settings: Level3Settings) -> list[DependsParam]:
+    """The X-API-Key check for a router, or nothing when no key is set (each dependency costs µs per request)."""
+    expected = settings.serving.api_key
+    if not expected:
+        return []
+
+    async def api_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
+        if not (x_api_key and secrets.compare_digest(x_api_key, expected)):
+            raise HTTPException(401, "missing or wrong X-API-Key header")
+
+    return [Depends(api_key)]
