@@ -155,8 +155,8 @@ def test_exercise_3_promote_a_worse_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """workshop.md, "Exercise 3 · promote a worse model": CHURN_KEDRO_PARAMS trains it, the gate refuses it."""
-    from level3_system.training.command import format_summary
     from level3_system.settings import Level3Settings
+    from level3_system.training.command import format_summary
 
     # a copy of the first run's registry, so the session's store stays as it was. Other tests may have promoted
     # another default model there (same ROC AUC 0.8420): the guide's "v1"/"version 2" are those of a fresh store.
