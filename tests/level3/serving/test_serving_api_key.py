@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from serving_support import error_of, with_serving
+from level3_support import with_serving
+from serving_support import error_of
 
 KEY = "test-key-not-a-secret"
 

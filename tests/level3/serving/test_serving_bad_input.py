@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from serving_support import error_of, json_nan_body, named_fields, post_raw, with_serving
+from level3_support import with_serving
+from serving_support import error_of, json_nan_body, named_fields, post_raw
 
 
 def _is_client_error(response: Any) -> None:

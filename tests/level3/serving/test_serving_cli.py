@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
+from collections.abc import Callable
 
-from serving_support import store_uri
+from level3_support import Store
 from support import PROJECT_ROOT
 
 
-def test_serve_without_a_champion_exits_1_with_one_line(blank_mlflow_db: Path, tmp_path: Path) -> None:
+def test_serve_without_a_champion_exits_1_with_one_line(new_store: Callable[[str], Store]) -> None:
     # Given an empty registry (a migrated, empty store: the CLI pays no schema creation)
-    shutil.copyfile(blank_mlflow_db, tmp_path / "mlflow.db")
+    store = new_store("serve_cli")
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_"))}
-    env = {**inherited, "CHURN_TRACKING_URI": store_uri(tmp_path), "CHURN_DATA_DIR": str(tmp_path)}
+    env = {**inherited, "CHURN_TRACKING_URI": store.tracking_uri, "CHURN_DATA_DIR": str(store.root)}
     # When `serve` is run as `make serve` runs it
     completed = subprocess.run(
         [sys.executable, "-m", "level3_system", "serve"],

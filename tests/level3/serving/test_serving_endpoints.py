@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from level3_support import BASELINE_ROC_AUC, MODEL_NAME, Store, make_settings
 from prometheus_client.parser import text_string_to_metric_families
-from serving_support import BASELINE_ROC_AUC, MODEL_NAME, SKEW_TOLERANCE, error_of, make_settings
+from serving_support import SKEW_TOLERANCE, error_of
 
 
 def test_health_answers_alive(client: Any) -> None:
@@ -20,10 +20,10 @@ def test_health_answers_alive(client: Any) -> None:
 
 
 def test_without_a_champion_the_service_starts_unready(
-    champion: Any, new_serving_store: Callable[[str], Path], serve: Any, example_customer: dict[str, Any], caplog: Any
+    champion: Any, new_store: Callable[[str], Store], serve: Any, example_customer: dict[str, Any], caplog: Any
 ) -> None:
     # Given an empty registry
-    settings = make_settings(champion.settings.data_root, new_serving_store("no_model"))
+    settings = make_settings(champion.settings.data_root, new_store("no_model"))
     # When the service starts
     with caplog.at_level(logging.ERROR, logger="level3_system.serving"):
         client = serve(settings)

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serving_support import (
+from level3_support import (
     SECOND_MODEL,
     Registered,
+    Store,
+    apply_decision,
     log_and_register,
     make_settings,
     point_champion_at,
-    registry_follows_tracking,
     train,
 )
 
@@ -38,15 +39,14 @@ class TwoVersions:
 @pytest.fixture(scope="module")
 def two_versions(
     champion_outcome: TrainingOutcome,
-    new_serving_store: Callable[[str], Path],
-    new_serving_data: Callable[[str], Path],
+    new_store: Callable[[str], Store],
+    new_data_root: Callable[[str], Path],
 ) -> Iterator[TwoVersions]:
-    store = new_serving_store("reload")
+    store = new_store("reload")
     settings = make_settings(champion_outcome.raw_path.parents[1], store)
-    with registry_follows_tracking():
-        first = log_and_register(settings, champion_outcome)
-        second_settings = make_settings(new_serving_data("second_model"), store, kedro_params=SECOND_MODEL)
-        second = log_and_register(second_settings, train(second_settings), apply=False)
+    first = log_and_register(settings, champion_outcome)
+    second_settings = make_settings(new_data_root("second_model"), store, kedro_params=SECOND_MODEL)
+    second = log_and_register(second_settings, train(second_settings), apply=False)
     assert (first.version, second.version) == ("1", "2"), f"versions {first.version}, {second.version}"
     assert first.decision.promote, f"version 1 not promoted: {first.decision.text}"
     assert second.decision.promote, f"version 2 (C=0.5) would not be promoted: {second.decision.text}"
@@ -54,8 +54,6 @@ def two_versions(
 
 
 def test_reload_switches_to_the_promoted_version(two_versions: TwoVersions, serve: Any) -> None:
-    from serving_support import apply_decision
-
     settings, second = two_versions.settings, two_versions.second
     # Given the service on version 1
     point_champion_at(settings, "1")

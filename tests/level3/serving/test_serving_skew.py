@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from serving_support import HOLDOUT_ROWS, MODEL_NAME, SKEW_TOLERANCE
+from level3_support import HOLDOUT_ROWS, MODEL_NAME
+from serving_support import SKEW_TOLERANCE
 
 
 def _worst(a: np.ndarray, b: np.ndarray) -> str:
