@@ -567,24 +567,22 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
 
-    from level3_system.contract import load_parameters
-
-    from level2_pipeline.contract import DataContract
+    from level2_pipeline.config import load_contract_and_clean
+    from level3_system import registry
+    from level3_system.serving import model_store
+    from level3_system.serving.schemas import example_customer
     from level3_system.settings import get_settings
 
     settings = get_settings()
-    parameters = load_parameters(settings.kedro_env)
-    contract = DataContract.model_validate(parameters["data_contract"])
-    fill_missing = dict(parameters.get("clean", {}).get("fill_missing", {}))
-
-    from level3_system.serving import model_store
-    from level3_system.serving.schemas import example_customer
-
     try:
-        version = model_store.resolve(settings)
-    except model_store.NoModelError:
+        version = registry.resolve(settings)
+    except registry.NoModelError:
         print("no champion: run make level3 first")
         return 1
+    # The champion as the service loads it: its own contract, cleaning and fast path (loaded before the servers
+    # start, so that the example customer is the one the served version's schema shows).
+    model = model_store.load(settings, lambda: load_contract_and_clean(settings.kedro_env), version)
+    contract = model.contract
     alias = settings.serving.model_alias
     model_uri = f"models:/{settings.registered_model}@{alias}"
     print(
@@ -634,8 +632,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             ours, theirs = servers
 
-            # While the servers start: load the champion here too and build the batch (nothing is timed yet).
-            model = model_store.load(settings, contract, fill_missing)
+            # While the servers start: build the batch and mlflow's body (nothing is timed yet).
             frame, source = batch_frame(settings, contract, args.batch_rows)
             mlflow_body = mlflow_payload(model_uri, customer, contract)
 
