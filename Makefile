@@ -29,7 +29,7 @@ export ORT_DISABLE_TELEMETRY := 1
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 export GIT_OPTIONAL_LOCKS := 0
 
-.PHONY: help env data level1 level2 level3 validate serve compare diff maturity wheelhouse test lint viz ui bench clean
+.PHONY: help env data level1 level2 level3 validate serve monitor feedback traffic compare diff maturity wheelhouse test lint viz ui bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -70,6 +70,15 @@ validate: env ## run the level-3 validation gates alone (no training)
 # make serve HOST=0.0.0.0 PORT=9000 (validated like the settings; CHURN_SERVING__* work too).
 serve: env ## serve the champion model on http://127.0.0.1:8000 (run make level3 first; HOST=, PORT=)
 	@$(LEVEL3_ENV) $(PY) -m level3_system serve $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
+
+monitor: env ## drift and realized performance of the served version's traffic (data/08_reporting/level3/monitoring)
+	@$(LEVEL3_ENV) $(PY) -m level3_system monitor
+
+feedback: env ## record observed outcomes from a file: make feedback FILE=outcomes.csv (request_id or id, target)
+	@$(LEVEL3_ENV) $(PY) -m level3_system feedback $(FILE)
+
+traffic: env ## replay real customers to the running service: make traffic SCENARIO=baseline|fibre_month_to_month|price_rise
+	@$(LEVEL3_ENV) $(PY) -m level3_system traffic $(or $(SCENARIO),baseline)
 
 ui: env ## start the MLflow UI and the Prefect UI on 127.0.0.1
 	@$(LEVEL3_ENV) $(PY) -m level3_system ui

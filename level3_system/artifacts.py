@@ -1,10 +1,12 @@
-"""What a registered version carries besides the model: the data contract and the cleaning it was trained with.
+"""What a registered version carries besides the model: the data contract and the cleaning it was trained with,
+and its reference (a sample of its training rows with its own probabilities on them).
 
-The training flow logs them into the version's run (`contract/data_contract.json`, `contract/clean.json`);
-serving (its request schema and its cleaning), batch scoring and monitoring read them from the version they use,
-never from today's `conf/`. So editing `conf/` changes nothing a running service accepts or predicts until a new
-version is trained and promoted. A version registered before contracts travelled has no such artifact: it is
-served from `conf/`, with a warning.
+The training flow logs them into the version's run (`contract/data_contract.json`, `contract/clean.json`,
+`reference/reference.parquet`); serving (its request schema and its cleaning), batch scoring and monitoring read
+them from the version they use, never from today's `conf/` or `data/`. So editing `conf/` changes nothing a
+running service accepts or predicts until a new version is trained and promoted. A version registered before
+contracts travelled has no such artifact: it is served from `conf/`, with a warning (and monitored not at all,
+for want of a reference).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from level2_pipeline.contract import DataContract
 from level2_pipeline.params import CleanParams
@@ -75,3 +79,40 @@ def load_trained_with(
 
 def _read(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+# --- the reference: what monitoring compares the version's traffic with ----------------------------------------
+
+REFERENCE_ARTIFACT = "reference/reference.parquet"
+PROBABILITY = "probability"
+
+
+def reference_sample(
+    model: Any, x_train: pd.DataFrame, contract: DataContract, rows: int, seed: int = 0
+) -> pd.DataFrame:
+    """A sample of the training split's features and the model's probabilities on it (column `probability`)."""
+    sample = x_train[contract.features]
+    if len(sample) > rows:
+        sample = sample.sample(n=rows, random_state=seed)
+    sample = sample.reset_index(drop=True)
+    return sample.assign(**{PROBABILITY: model.predict_proba(sample)[:, 1]})
+
+
+def log_reference(reference: pd.DataFrame) -> None:
+    """Into the active MLflow run, as Parquet."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(REFERENCE_ARTIFACT).name
+        reference.to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), str(Path(REFERENCE_ARTIFACT).parent))
+
+
+def load_reference(settings: Level3Settings, run_id: str | None) -> pd.DataFrame | None:
+    """The version's reference, or None for a version trained before references travelled with the model."""
+    from level3_system.registry import client, download
+
+    if not run_id or REFERENCE_ARTIFACT not in {a.path for a in client(settings).list_artifacts(run_id, "reference")}:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        return pd.read_parquet(download(settings, run_id, REFERENCE_ARTIFACT, Path(folder)))

@@ -4,6 +4,9 @@ train      run the Prefect flow: gates, level-2 pipelines, MLflow tracking, regi
 validate   run the two validation gates alone (no training, no registry)
 serve      serve the champion model with FastAPI on 127.0.0.1:8000
 ui         start the MLflow UI and the Prefect UI on 127.0.0.1
+monitor    drift and realized performance of the served version's traffic (the monitor flow)
+feedback   record observed outcomes from a CSV or Parquet file
+traffic    replay real customers (a scenario of conf/) to the running service, and their outcomes
 
 Each command imports only what it needs (`validate` never loads Prefect or MLflow). A failure the user can fix
 (bad settings, missing data, no champion) is one line on stderr and a non-zero exit, never a traceback.
@@ -24,24 +27,30 @@ from level3_system.settings import Level3Settings, ServingSettings, apply_enviro
 
 logger = logging.getLogger("level3_system")
 
-# command -> (module:function, help). Modules are imported when their command runs.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("level3_system.training.command:train", "train through the level-3 flow"),
-    "validate": ("level3_system.training.command:validate", "run the two validation gates alone"),
-    "serve": ("level3_system.serving.command:serve", "serve the champion on 127.0.0.1:8000"),
-    "ui": ("level3_system.ui:ui", "start the MLflow and Prefect UIs"),
+# command -> (module:function, help, positional arguments). Modules are imported when their command runs; the
+# function gets the settings and the arguments by name.
+COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "train": ("level3_system.training.command:train", "train through the level-3 flow", ()),
+    "validate": ("level3_system.training.command:validate", "run the two validation gates alone", ()),
+    "serve": ("level3_system.serving.command:serve", "serve the champion on 127.0.0.1:8000", ()),
+    "ui": ("level3_system.ui:ui", "start the MLflow and Prefect UIs", ()),
+    "monitor": ("level3_system.monitoring.command:monitor", "drift and performance of the served version", ()),
+    "feedback": ("level3_system.monitoring.command:feedback", "record observed outcomes from a file", ("file",)),
+    "traffic": ("level3_system.monitoring.command:traffic", "replay real customers to the service", ("scenario",)),
 }
 EXIT_CONFIG = 2
+# Commands that run a Prefect flow: Prefect installs its own console format (task states, run names).
+PREFECT_COMMANDS = ("train", "monitor")
 
 
-def _command(name: str) -> Callable[[Level3Settings], int]:
+def _command(name: str) -> Callable[..., int]:
     module, function = COMMANDS[name][0].split(":")
     return getattr(importlib.import_module(module), function)
 
 
 def _configure_logging(command: str) -> None:
     """Plain lines, except under Prefect, which installs its own console format when no root handler exists."""
-    if command != "train":
+    if command not in PREFECT_COMMANDS:
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
     for name in ("level2_pipeline", "level3_system"):
         logging.getLogger(name).setLevel(logging.INFO)
@@ -52,8 +61,10 @@ def _configure_logging(command: str) -> None:
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m level3_system", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-    for name, (_, text) in COMMANDS.items():
+    for name, (_, text, positional) in COMMANDS.items():
         command = commands.add_parser(name, help=text)
+        for argument in positional:
+            command.add_argument(argument, nargs="?", help=f"{argument} (make {name} {argument.upper()}=...)")
         if name == "serve":
             command.add_argument("--host", help="bind address (make serve HOST=...)")
             command.add_argument("--port", help="port (make serve PORT=...)")
@@ -90,8 +101,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"level 3: {message}", file=sys.stderr)
         return EXIT_CONFIG
     apply_environment(settings)
+    arguments = {name: getattr(args, name) for name in COMMANDS[args.command][2]}
+    missing = [name.upper() for name, value in arguments.items() if not value]
+    if missing:
+        print(
+            f"level 3 {args.command}: give {', '.join(missing)}=... (make {args.command} {missing[0]}=...)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     try:
-        return _command(args.command)(settings)
+        return _command(args.command)(settings, **arguments)
     except Exception as exc:
         message = explain(exc)
         if message is None:

@@ -12,22 +12,28 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
 from fastapi import APIRouter, FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from level2_pipeline.config import load_contract_and_clean
 from level2_pipeline.project import apply_quiet_environment
+from level3_system.monitoring.outputs import LATEST, folder
+from level3_system.prediction_log.schema import create_engine
+from level3_system.prediction_log.store import log_url, open_log
+from level3_system.prediction_log.writer import PredictionLogWriter
 from level3_system.registry import NoModelError
 from level3_system.serving import docs, errors, openapi
 from level3_system.serving.deps import api_key_guard
-from level3_system.serving.metrics import Metrics
+from level3_system.serving.metrics import Metrics, MonitoringCollector, PredictionLogCollector
 from level3_system.serving.middleware import GuardAndMeasure
 from level3_system.serving.model_store import FromConf, LoadedModel, ModelStore
-from level3_system.serving.routes import admin, probes, scoring
+from level3_system.serving.routes import admin, feedback, probes, scoring
 from level3_system.settings import Level3Settings, get_settings
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def create_app(settings: Level3Settings | None = None, *, from_conf: FromConf | None = None) -> FastAPI:
@@ -41,6 +47,19 @@ def create_app(settings: Level3Settings | None = None, *, from_conf: FromConf | 
     conf = from_conf or _lazy(lambda: load_contract_and_clean(settings.kedro_env))
     store = ModelStore(settings, conf)
     metrics = Metrics()
+    log = settings.prediction_log
+    writer = (
+        PredictionLogWriter(
+            lambda: create_engine(log_url(settings)),
+            queue_rows=log.queue_rows,
+            batch_rows=log.batch_rows,
+            flush_seconds=log.flush_seconds,
+        )
+        if log.enabled
+        else None
+    )
+    metrics.registry.register(PredictionLogCollector(lambda: writer))
+    metrics.registry.register(MonitoringCollector(folder(settings.reports) / LATEST))
 
     def reload() -> tuple[str | None, LoadedModel]:
         previous, model = store.reload()
@@ -49,6 +68,8 @@ def create_app(settings: Level3Settings | None = None, *, from_conf: FromConf | 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if writer is not None:
+            writer.start()
         try:
             await run_in_threadpool(reload)
         except NoModelError as exc:
@@ -59,6 +80,8 @@ def create_app(settings: Level3Settings | None = None, *, from_conf: FromConf | 
         yield
         if poller is not None:
             poller.cancel()
+        if writer is not None:  # graceful shutdown (SIGTERM, Ctrl-C): what is queued is written first
+            await run_in_threadpool(writer.close, log.close_timeout_seconds)
 
     app = FastAPI(
         title=openapi.title_of(store.conf_contract()),
@@ -68,9 +91,10 @@ def create_app(settings: Level3Settings | None = None, *, from_conf: FromConf | 
         redoc_url=None,
     )
     guarded = api_key_guard(settings)
-    routers: list[APIRouter] = [scoring.router, probes.router, admin.router]  # matched in this order
+    routers: list[APIRouter] = [scoring.router, feedback.router, probes.router, admin.router]  # matched in order
     app.state.settings, app.state.store, app.state.metrics = settings, store, metrics
     app.state.reload, app.state.routers = reload, routers
+    app.state.prediction_log, app.state.log_engine = writer, _lazy(lambda: open_log(settings) if log.enabled else None)
     for router in routers:
         app.include_router(router, dependencies=guarded if router is not probes.router else [])
     docs.install(app)
@@ -93,13 +117,14 @@ async def _poll(reload: Callable[[], object], interval: float) -> None:
             logger.warning("reload failed, still serving the current model: %s", exc)
 
 
-def _lazy(load: FromConf) -> FromConf:
-    """Read conf/ once, when first asked (a service whose versions carry their contract may never ask)."""
-    cached: list[tuple] = []
+def _lazy(load: Callable[[], T]) -> Callable[[], T]:
+    """Load once, when first asked: conf/ (a service whose versions carry their contract may never read it), the
+    prediction log's engine for feedback (a service that gets no feedback never opens one)."""
+    cached: list[T] = []
 
-    def get() -> tuple:
+    def get() -> T:
         if not cached:
             cached.append(load())
         return cached[0]
 
-    return get  # type: ignore[return-value]
+    return get

@@ -11,9 +11,19 @@ from __future__ import annotations
 import json
 import operator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from level2_pipeline.contract import Column, DataContract
 from level3_system.validation.checks import negate
@@ -47,9 +57,24 @@ def example_customer(contract: DataContract) -> dict[str, Any]:
     return {name: _example(contract.columns[name]) for name in contract.features}
 
 
+def _id_field(contract: DataContract) -> dict[str, Any]:
+    """The contract's id column as an optional field: not a model input, but logged, so feedback can name the
+    customer instead of the request."""
+    name = contract.id_column
+    if name is None:
+        return {}
+    column = contract.columns[name]
+    kind = {"int": int, "float": float, "str": str}[column.dtype]
+    described = Field(
+        ge=column.min if column.dtype != "str" else None,
+        description="your id of this customer (optional): kept in the prediction log, so feedback can name it",
+    )
+    return {name: (Annotated[kind | None, described], None)}
+
+
 def customer_model(contract: DataContract) -> type[BaseModel]:
-    """A pydantic model with one field per feature of the contract."""
-    fields: dict[str, Any] = {}
+    """A pydantic model with one field per feature of the contract (and the optional id)."""
+    fields: dict[str, Any] = _id_field(contract)
     for name in contract.features:
         column = contract.columns[name]
         constraints = Field(
@@ -120,17 +145,53 @@ class InvalidBody(ValueError):
         self.errors = errors
 
 
+def outcome_model(contract: DataContract) -> type[BaseModel]:
+    """An observed outcome: the target's value for a request id, or for a customer (the contract's id column)."""
+    target = contract.columns[contract.target]
+    kind = Literal[tuple(target.categories)] if target.categories else str
+    fields: dict[str, Any] = {
+        "request_id": (Annotated[str | None, Field(max_length=128, description="as /predict returned it")], None),
+        **_id_field(contract),
+        contract.target: (Annotated[kind, Field(description="what was observed, in the contract's values")], ...),
+        "observed_at": (datetime | None, Field(default=None, description="when it was observed (default: now, UTC)")),
+    }
+    keys = ["request_id", *([contract.id_column] if contract.id_column else [])]
+
+    def one_key(self: Any) -> Any:
+        given = [k for k in keys if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {' or '.join(keys)}")
+        return self
+
+    return create_model(
+        "Outcome",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="One observed outcome.",
+        __validators__={"_one_key": model_validator(mode="after")(one_key)},
+        **fields,
+    )
+
+
 @dataclass(frozen=True)
 class RequestModels:
-    """The request models of one data contract: one customer, and a batch of up to `max_batch` of them."""
+    """The request models of one data contract: one customer, a batch of up to `max_batch` of them, and their
+    observed outcomes (one, or a batch)."""
 
     customer: type[BaseModel]
     batch: type[BaseModel]
+    outcome: type[BaseModel]
+    outcomes: type[BaseModel]
 
     @classmethod
     def of(cls, contract: DataContract, max_batch: int) -> RequestModels:
         customer = customer_model(contract)
-        return cls(customer=customer, batch=batch_model(customer, max_batch, contract))
+        outcome = outcome_model(contract)
+        outcomes = create_model(
+            "OutcomeBatch",
+            __config__=ConfigDict(extra="forbid"),
+            outcomes=(Annotated[list[outcome], Field(min_length=1, max_length=max_batch)], ...),
+        )
+        return cls(customer, batch_model(customer, max_batch, contract), outcome, outcomes)
 
 
 def parse_body(model: type[BaseModel], body: bytes) -> BaseModel:
@@ -155,22 +216,46 @@ def parse_body(model: type[BaseModel], body: bytes) -> BaseModel:
         raise InvalidBody(exc.errors(include_url=False)) from None
 
 
+def body_schema(schema: str) -> dict[str, Any]:
+    """A route's request body as OpenAPI documents it: the served version's schema (serving/openapi.py)."""
+    reference = {"$ref": f"#/components/schemas/{schema}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": reference}}}}
+
+
+def validated(model: Any, body: bytes) -> Any:
+    """`parse_body` for a route: an invalid body is FastAPI's validation error (a 422 naming each field)."""
+    from fastapi.exceptions import RequestValidationError
+
+    try:
+        return parse_body(model, body)
+    except InvalidBody as exc:
+        raise RequestValidationError(exc.errors) from None
+
+
 class ChurnPrediction(BaseModel):
     churn_probability: float = Field(description="probability that the customer leaves")
     churn: bool = Field(description="churn_probability >= threshold")
     threshold: float
     model_version: str
+    request_id: str = Field(description="this prediction in the log (also in X-Request-ID): name it in /feedback")
 
 
 class ScoredCustomer(BaseModel):
     churn_probability: float
     churn: bool
+    request_id: str = Field(description="this row in the prediction log: <the batch's request id>-<position>")
 
 
 class BatchPrediction(BaseModel):
     predictions: list[ScoredCustomer] = Field(description="one per customer, in request order")
     threshold: float
     model_version: str
+    request_id: str
+
+
+class FeedbackResult(BaseModel):
+    recorded: int = Field(description="outcomes recorded now")
+    duplicates: int = Field(description="outcomes recorded before with the same value (nothing changed)")
 
 
 class ModelInfo(BaseModel):

@@ -2,8 +2,8 @@
 
 Parameters, the contract metrics, plots of the holdout, the validation reports, the data's lineage (path and
 SHA-256), the git commit and the flow run, the model with its signature, input example and explicit requirements
-(inferring requirements costs ~5 s per log here), and what the version will carry to serving: its data contract
-and cleaning (`artifacts.py`) and its ONNX export.
+(inferring requirements costs ~5 s per log here), and what the version carries to serving and monitoring: its
+data contract and cleaning, its reference sample (`artifacts.py`) and its ONNX export.
 
 A retried `track` task (same Prefect task run) finds the run it completed before instead of logging a second one.
 """
@@ -23,7 +23,7 @@ import pandas as pd
 
 from level2_pipeline.project import PROJECT_ROOT
 from level3_system import registry
-from level3_system.artifacts import log_trained_with
+from level3_system.artifacts import log_reference, log_trained_with, reference_sample
 from level3_system.settings import Level3Settings
 from level3_system.training.compose import TrainingOutcome
 
@@ -138,10 +138,12 @@ def log_training_run(
         # dataset-source warning is MLflow registering the same source class twice.
         warnings.filterwarnings("ignore", message="(?s).*integer column", category=UserWarning)
         warnings.filterwarnings("ignore", message="(?s).*interpreted in multiple ways", category=UserWarning)
-        return _log(outcome, experiment_id, run_tags, flow_run_name)
+        return _log(outcome, experiment_id, run_tags, flow_run_name, settings.monitoring.reference_rows)
 
 
-def _log(outcome: TrainingOutcome, experiment_id: str, tags: dict[str, str], run_name: str) -> TrackedRun:
+def _log(
+    outcome: TrainingOutcome, experiment_id: str, tags: dict[str, str], run_name: str, reference_rows: int
+) -> TrackedRun:
     import mlflow
     from mlflow.models import infer_signature
 
@@ -178,6 +180,7 @@ def _log(outcome: TrainingOutcome, experiment_id: str, tags: dict[str, str], run
             pyfunc_predict_fn="predict_proba",
         )
         log_trained_with(outcome.contract, outcome.clean)
+        log_reference(reference_sample(outcome.model, outcome.x_train, outcome.contract, reference_rows))
         _log_fast_path(outcome)
         model_id = getattr(info, "model_id", None)
         mlflow.set_tags({DONE_TAGS[0]: info.model_uri, DONE_TAGS[1]: model_id or ""})

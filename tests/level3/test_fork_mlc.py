@@ -126,7 +126,9 @@ def test_service_speaks_the_mlc_contract(mlc_client: Any, mlc_contract: DataCont
     schema = mlc_client.app.openapi()
     customer = schema["components"]["schemas"]["Customer"]
 
-    assert list(customer["properties"]) == mlc_contract.features, "the request schema is not the mlc contract's"
+    assert list(customer["properties"]) == [mlc_contract.id_column, *mlc_contract.features], (
+        "the request schema is not the mlc contract's (its optional id, then its features)"
+    )
     assert "mlc" in schema["info"]["title"].lower(), f"API title: {schema['info']['title']!r}"
     model = mlc_client.get("/model").json()
     assert (model["name"], model["version"], model["fast_path"]) == (MODEL, "1", "linear"), model

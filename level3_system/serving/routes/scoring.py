@@ -8,40 +8,30 @@ trained with), in one pass of pydantic's JSON parser; an invalid body is a 422 n
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
+from level3_system.serving import traffic_log
 from level3_system.serving.deps import current_model
 from level3_system.serving.model_store import LoadedModel
-from level3_system.serving.schemas import BatchPrediction, ChurnPrediction, InvalidBody, ScoredCustomer, parse_body
+from level3_system.serving.schemas import BatchPrediction, ChurnPrediction, ScoredCustomer, body_schema, validated
 
 router = APIRouter(tags=["predict"])
 
 
-def _body(schema: str) -> dict[str, Any]:
-    """The request body as OpenAPI documents it: the served version's schema (serving/openapi.py fills it in)."""
-    reference = {"$ref": f"#/components/schemas/{schema}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": reference}}}}
-
-
-def _validated(model: Any, body: bytes) -> Any:
-    try:
-        return parse_body(model, body)
-    except InvalidBody as exc:
-        raise RequestValidationError(exc.errors) from None
-
-
-@router.post("/predict", response_model=ChurnPrediction, openapi_extra=_body("Customer"))
+@router.post("/predict", response_model=ChurnPrediction, openapi_extra=body_schema("Customer"))
 async def predict(request: Request) -> Response:
-    """Churn probability of one customer, and the label at the model's threshold."""
+    """Churn probability of one customer, and the label at the model's threshold; logged under its request id."""
+    started = time.perf_counter()
     current = await current_model(request)
-    customer = _validated(current.requests.customer, await request.body())
-    probability = current.predict_one(customer.__dict__)
+    customer = validated(current.requests.customer, await request.body()).__dict__
+    probability = current.predict_one(customer)
     request.app.state.metrics.scores.observe(probability)
+    row_id = traffic_log.request_id(request.headers.get("x-request-id"))
     # Serialized here: a Response skips FastAPI's validation of the response model (~15 % of the request's CPU
     # on this hot path); `response_model` still documents it, and a test checks the shape.
     body = {
@@ -49,27 +39,45 @@ async def predict(request: Request) -> Response:
         "churn": probability >= current.threshold,
         "threshold": current.threshold,
         "model_version": current.version,
+        "request_id": row_id,
     }
-    return Response(json.dumps(body), media_type="application/json")
+    writer = request.app.state.prediction_log
+    if writer is not None:
+        latency = (time.perf_counter() - started) * 1000
+        logged = traffic_log.rows(current, [row_id], [customer], [probability], source="predict", latency_ms=latency)
+        writer.submit(logged[0])
+    return Response(json.dumps(body), media_type="application/json", headers={"X-Request-ID": row_id})
 
 
-def _score_batch(current: LoadedModel, body: bytes) -> BatchPrediction:
-    batch = _validated(current.requests.batch, body)
-    probabilities = current.predict_many([c.__dict__ for c in batch.customers])
+def _score_batch(current: LoadedModel, body: bytes, batch_id: str, writer: Any, started: float) -> BatchPrediction:
+    batch = validated(current.requests.batch, body)
+    customers = [c.__dict__ for c in batch.customers]
+    probabilities = [float(p) for p in current.predict_many(customers)]
+    ids = [f"{batch_id}-{i}" for i in range(len(customers))]
+    threshold = current.threshold
+    if writer is not None:
+        latency = (time.perf_counter() - started) * 1000
+        writer.submit_many(traffic_log.rows(current, ids, customers, probabilities, source="batch", latency_ms=latency))
     return BatchPrediction(
         predictions=[
-            ScoredCustomer(churn_probability=float(p), churn=bool(p >= current.threshold)) for p in probabilities
+            ScoredCustomer(churn_probability=p, churn=p >= threshold, request_id=i)
+            for p, i in zip(probabilities, ids, strict=True)
         ],
-        threshold=current.threshold,
+        threshold=threshold,
         model_version=current.version,
+        request_id=batch_id,
     )
 
 
-@router.post("/predict/batch", response_model=BatchPrediction, openapi_extra=_body("CustomerBatch"))
-async def predict_batch(request: Request) -> BatchPrediction:
-    """Many customers at once (up to the configured maximum); results in request order."""
+@router.post("/predict/batch", response_model=BatchPrediction, openapi_extra=body_schema("CustomerBatch"))
+async def predict_batch(request: Request, response: Response) -> BatchPrediction:
+    """Many customers at once (up to the configured maximum); results in request order, each logged."""
+    started = time.perf_counter()
     current = await current_model(request)
-    result = await run_in_threadpool(_score_batch, current, await request.body())
+    batch_id = traffic_log.request_id(request.headers.get("x-request-id"))
+    writer = request.app.state.prediction_log
+    result = await run_in_threadpool(_score_batch, current, await request.body(), batch_id, writer, started)
     for prediction in result.predictions:
         request.app.state.metrics.scores.observe(prediction.churn_probability)
+    response.headers["X-Request-ID"] = batch_id
     return result

@@ -62,7 +62,9 @@ def test_model_describes_the_champion(client: Any, champion: Any) -> None:
     assert info["threshold"] == pytest.approx(champion.outcome.metrics["threshold"]), "threshold is not the run's"
     assert info["fast_path"] == "linear", "the service did not fold this linear pipeline (fast_path: auto)"
     properties = info["input_schema"]["properties"]
-    assert set(properties) == set(champion.contract.features), "input schema fields differ from the contract"
+    id_column = champion.contract.id_column
+    assert set(properties) == {id_column, *champion.contract.features}, "input schema fields differ from the contract"
+    assert id_column not in info["input_schema"]["required"], "the customer id is optional (logged, not scored)"
     for name in champion.contract.categorical_features:
         assert properties[name]["enum"] == champion.contract.columns[name].categories, f"{name}: enum off contract"
     assert "total_charges" not in info["input_schema"]["required"], "total_charges may be null (tenure 0)"

@@ -10,88 +10,42 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from level2_pipeline.errors import ConfigError, describe_invalid
 from level2_pipeline.project import PROJECT_ROOT, apply_quiet_environment
+from level3_system.settings.blocks import (
+    DirectionalCheck,
+    InvarianceCheck,
+    ModelCardSettings,
+    MonitoringSettings,
+    PredictionLogSettings,
+    PromotionRules,
+    SegmentSpec,
+    ServingSettings,
+    TrafficScenario,
+    TrafficSettings,
+)
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class InvarianceCheck(_Strict):
-    column: str
-    max_mean_delta: float = Field(ge=0)
-    max_delta: float = Field(ge=0)
-
-
-class DirectionalCheck(_Strict):
-    column: str
-    from_value: str
-    to_value: str
-    min_share: float = Field(ge=0, le=1)
-
-
-class PromotionRules(_Strict):
-    min_roc_auc: float = Field(ge=0, le=1)
-    champion_tolerance: float = Field(ge=0, le=1)
-    invariance: InvarianceCheck | None = None
-    directional: DirectionalCheck | None = None
-
-
-class ServingSettings(_Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
-    model_alias: str = "champion"
-    # Required on /predict* and /admin/* when set (header X-API-Key). Set it through CHURN_SERVING__API_KEY.
-    api_key: str | None = None
-    max_batch: int = Field(default=10_000, ge=1)
-    max_body_bytes: int = Field(default=8_000_000, ge=1024)
-    # Poll the registry and swap to a new champion every N seconds; 0 turns polling off (use /admin/reload).
-    reload_interval_seconds: float = Field(default=0, ge=0)
-    # None: the threshold the model was evaluated with (its run's `threshold` metric).
-    threshold: float | None = Field(default=None, gt=0, lt=1)
-    # auto: the linear fold when the pipeline has that shape, else the ONNX export, else sklearn itself.
-    fast_path: Literal["auto", "linear", "onnx", "sklearn"] = "auto"
-
-
-class SegmentSpec(_Strict):
-    """A segment of the model card: a holdout column, its values as they are, or in bands.
-
-    bins: left-closed edges [e0, e1, ...] giving the bands [e0, e1), [e1, e2), ... and ≥ the last edge;
-    labels: one name per band (len(bins) of them).
-    """
-
-    column: str
-    bins: list[float] | None = None
-    labels: list[str] | None = None
-
-    @model_validator(mode="after")
-    def _bands(self) -> SegmentSpec:
-        if self.bins is not None and (len(self.bins) < 1 or sorted(set(self.bins)) != list(self.bins)):
-            raise ValueError(f"segment {self.column}: bins must be increasing edges, got {self.bins}")
-        if self.labels is not None and (self.bins is None or len(self.labels) != len(self.bins)):
-            raise ValueError(f"segment {self.column}: labels need bins, one label per band ({len(self.bins or [])})")
-        return self
-
-
-class ModelCardSettings(_Strict):
-    """What the model card (level3_system/model_card.py) says beyond the numbers, and how it chooses a threshold."""
-
-    intended_use: str = "Rank current customers by churn risk to target retention offers; not for individual decisions."
-    limitations: list[str] = []
-    segments: list[SegmentSpec] = []
-    # The value of acting (an assumption, per customer): an offer costs `retention_offer_cost`; a treated churner
-    # stays with probability `offer_success_rate`, which saves `churn_loss`.
-    retention_offer_cost: float = Field(default=50.0, ge=0)
-    churn_loss: float = Field(default=500.0, ge=0)
-    offer_success_rate: float = Field(default=0.5, ge=0, le=1)
-    bootstrap_resamples: int = Field(default=1000, ge=10)
-    bootstrap_seed: int = 0
+__all__ = [
+    "DirectionalCheck",
+    "InvarianceCheck",
+    "Level3Settings",
+    "ModelCardSettings",
+    "MonitoringSettings",
+    "PredictionLogSettings",
+    "PromotionRules",
+    "SegmentSpec",
+    "ServingSettings",
+    "TrafficScenario",
+    "TrafficSettings",
+    "apply_environment",
+    "get_settings",
+    "load_settings",
+]
 
 
 class _ConfSource(PydanticBaseSettingsSource):
@@ -140,6 +94,9 @@ class Level3Settings(BaseSettings):
     promotion: PromotionRules
     serving: ServingSettings = ServingSettings()
     model_card: ModelCardSettings = ModelCardSettings()
+    prediction_log: PredictionLogSettings = PredictionLogSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
+    traffic: TrafficSettings = TrafficSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,79 @@
+"""Where a monitor run's result goes: `latest.json` (a contract), a timestamped copy, the HTML report, history.
+
+`<reports>/monitoring/latest.json` keeps the keys the next issues and the tests rely on: model_version, window
+(start, end, n_rows, n_labeled), dataset_drift (null without a verdict), drift_share, drifted_features, features
+(name -> method, score, drifted), prediction_drift, performance (null, or roc_auc, pr_auc, brier, n), alert,
+reasons. Each run also writes `<UTC time>.json` (the last `reports_kept` are kept: the hysteresis reads them) and
+replaces `latest.html`, Evidently's self-contained report (its JavaScript inline: it renders offline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+LATEST = "latest.json"
+REPORT_HTML = "latest.html"
+
+
+def folder(reports: Path) -> Path:
+    return reports / "monitoring"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Beside the target, then renamed: a reader (the service's /metrics) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    Path(name).replace(path)
+
+
+def write_result(reports: Path, result: dict[str, Any], stamp: str, keep: int) -> Path:
+    """latest.json and its timestamped copy; older copies beyond `keep` removed."""
+    target = folder(reports)
+    text = json.dumps(result, indent=2, sort_keys=True, default=str) + "\n"
+    _write_atomic(target / f"{stamp}.json", text)
+    _write_atomic(target / LATEST, text)
+    for old in history_files(reports)[keep:]:
+        old.unlink(missing_ok=True)
+    return target / LATEST
+
+
+def write_html(reports: Path, snapshot: Any) -> Path:
+    """Evidently's report (`save_html` takes a str: given a Path it silently writes nothing)."""
+    target = folder(reports) / REPORT_HTML
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.tmp")
+    snapshot.save_html(str(staging))
+    staging.replace(target)
+    return target
+
+
+def history_files(reports: Path) -> list[Path]:
+    """The timestamped results, newest first (names are UTC times, so they sort)."""
+    return sorted((p for p in folder(reports).glob("*.json") if p.name != LATEST), reverse=True)
+
+
+def previous_results(reports: Path, model_name: str, version: str) -> list[dict[str, Any]]:
+    """Earlier results of the same version with a verdict, newest first (what the hysteresis counts)."""
+    found = []
+    for path in history_files(reports):
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        same = result.get("model_name") == model_name and result.get("model_version") == version
+        if same and result.get("dataset_drift") is not None:
+            found.append(result)
+    return found
+
+
+def read_latest(reports: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((folder(reports) / LATEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

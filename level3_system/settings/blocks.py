@@ -1,0 +1,157 @@
+"""The blocks of the level-3 settings (`level3:` in conf/<env>/level3.yml), each a strict, frozen model.
+
+A typo in a key or a value out of range fails before any work, with one line naming the file or variable
+(`level3_system.settings.load_settings`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InvarianceCheck(_Strict):
+    column: str
+    max_mean_delta: float = Field(ge=0)
+    max_delta: float = Field(ge=0)
+
+
+class DirectionalCheck(_Strict):
+    column: str
+    from_value: str
+    to_value: str
+    min_share: float = Field(ge=0, le=1)
+
+
+class PromotionRules(_Strict):
+    min_roc_auc: float = Field(ge=0, le=1)
+    champion_tolerance: float = Field(ge=0, le=1)
+    invariance: InvarianceCheck | None = None
+    directional: DirectionalCheck | None = None
+
+
+class ServingSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    model_alias: str = "champion"
+    # Required on /predict* and /admin/* when set (header X-API-Key). Set it through CHURN_SERVING__API_KEY.
+    api_key: str | None = None
+    max_batch: int = Field(default=10_000, ge=1)
+    max_body_bytes: int = Field(default=8_000_000, ge=1024)
+    # Poll the registry and swap to a new champion every N seconds; 0 turns polling off (use /admin/reload).
+    reload_interval_seconds: float = Field(default=0, ge=0)
+    # None: the threshold the model was evaluated with (its run's `threshold` metric).
+    threshold: float | None = Field(default=None, gt=0, lt=1)
+    # auto: the linear fold when the pipeline has that shape, else the ONNX export, else sklearn itself.
+    fast_path: Literal["auto", "linear", "onnx", "sklearn"] = "auto"
+
+
+class SegmentSpec(_Strict):
+    """A segment of the model card: a holdout column, its values as they are, or in bands.
+
+    bins: left-closed edges [e0, e1, ...] giving the bands [e0, e1), [e1, e2), ... and ≥ the last edge;
+    labels: one name per band (len(bins) of them).
+    """
+
+    column: str
+    bins: list[float] | None = None
+    labels: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _bands(self) -> SegmentSpec:
+        if self.bins is not None and (len(self.bins) < 1 or sorted(set(self.bins)) != list(self.bins)):
+            raise ValueError(f"segment {self.column}: bins must be increasing edges, got {self.bins}")
+        if self.labels is not None and (self.bins is None or len(self.labels) != len(self.bins)):
+            raise ValueError(f"segment {self.column}: labels need bins, one label per band ({len(self.bins or [])})")
+        return self
+
+
+class ModelCardSettings(_Strict):
+    """What the model card (level3_system/model_card.py) says beyond the numbers, and how it chooses a threshold."""
+
+    intended_use: str = "Rank current customers by churn risk to target retention offers; not for individual decisions."
+    limitations: list[str] = []
+    segments: list[SegmentSpec] = []
+    # The value of acting (an assumption, per customer): an offer costs `retention_offer_cost`; a treated churner
+    # stays with probability `offer_success_rate`, which saves `churn_loss`.
+    retention_offer_cost: float = Field(default=50.0, ge=0)
+    churn_loss: float = Field(default=500.0, ge=0)
+    offer_success_rate: float = Field(default=0.5, ge=0, le=1)
+    bootstrap_resamples: int = Field(default=1000, ge=10)
+    bootstrap_seed: int = 0
+
+
+class PredictionLogSettings(_Strict):
+    """Where scored rows and outcomes are kept (level3_system/prediction_log/)."""
+
+    enabled: bool = True
+    # null: an embedded SQLite file, <data_dir>/09_monitoring/prediction_log.sqlite. PostgreSQL:
+    # postgresql+psycopg2://user:password@host:5432/db (set CHURN_PREDICTION_LOG__URL, not this file, for secrets).
+    url: str | None = None
+    queue_rows: int = Field(default=100_000, ge=1)  # rows buffered while the database is slow; beyond: dropped
+    batch_rows: int = Field(default=1_000, ge=1)  # rows per insert
+    flush_seconds: float = Field(default=0.5, gt=0)  # the longest a row waits in the queue when traffic is light
+    close_timeout_seconds: float = Field(default=10.0, ge=0)  # at shutdown, time to write what is queued
+
+
+class DriftTest(_Strict):
+    """A statistical test as Evidently names it (`wasserstein`, `jensenshannon`, `psi`, `ks`, ...) and its threshold:
+    a distance drifts at or above it, a p-value test below it."""
+
+    method: str
+    threshold: float = Field(gt=0)
+
+
+class MonitoringSettings(_Strict):
+    """What the monitor flow compares and when it raises an alert (level3_system/monitoring/)."""
+
+    window_rows: int = Field(default=2_000, ge=1)  # the newest N rows of the served version ...
+    window_hours: float | None = Field(default=None, gt=0)  # ... and/or those of the last H hours
+    min_rows: int = Field(default=300, ge=1)  # below: "not enough data", no verdict
+    min_labeled: int = Field(default=200, ge=1)  # outcomes needed for the realized performance
+    reference_rows: int = Field(default=5_000, ge=100)  # training rows logged with each version as its reference
+    # Tests per column type, fixed: Evidently's defaults change with the reference's size.
+    numeric: DriftTest = DriftTest(method="wasserstein", threshold=0.1)
+    categorical: DriftTest = DriftTest(method="jensenshannon", threshold=0.1)
+    prediction: DriftTest = DriftTest(method="wasserstein", threshold=0.1)
+    drift_share: float = Field(default=0.3, gt=0, le=1)  # dataset drift: at least this share of features drifted
+    max_roc_auc_drop: float = Field(default=0.05, ge=0, le=1)  # realized ROC AUC below holdout's by more: alert
+    consecutive_windows: int = Field(default=2, ge=1)  # drifted windows in a row before an alert (hysteresis)
+    reports_kept: int = Field(default=200, ge=1)  # timestamped copies of latest.json kept in the reports folder
+    experiment: str = "monitoring"  # the MLflow experiment of the monitor runs
+
+
+class Reweight(_Strict):
+    """Rows matching every `column: value` of `when` are drawn `factor` times more often."""
+
+    when: dict[str, str | int | float]
+    factor: float = Field(gt=0)
+
+
+class Tilt(_Strict):
+    """Rows are drawn with weight ∝ exp(per_unit × value) of a numeric column."""
+
+    column: str
+    per_unit: float
+
+
+class TrafficScenario(_Strict):
+    description: str = ""
+    reweight: list[Reweight] = []
+    tilt: Tilt | None = None
+
+
+class TrafficSettings(_Strict):
+    """`make traffic`: real customers replayed to the running service (level3_system/monitoring/traffic.py)."""
+
+    rate: float = Field(default=100.0, gt=0)  # requests per second
+    requests: int = Field(default=1_500, ge=1)
+    clients: int = Field(default=4, ge=1)
+    feedback_delay_seconds: float = Field(default=2.0, ge=0)
+    seed: int | None = None  # null: a new draw each run
+    scenarios: dict[str, TrafficScenario] = {"baseline": TrafficScenario(description="a random sample of customers")}
