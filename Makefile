@@ -111,9 +111,10 @@ lint: env ## ruff: lint and format check
 viz: env ## build a static kedro-viz site into data/08_reporting/level2/viz
 	@$(PY) -m level2_pipeline.viz
 
-bench: data ## time the levels end to end, then the service against mlflow models serve (figures and ratios)
+bench: data ## time the levels, the service (vs mlflow models serve, log on vs off) and the monitor (figures, ratios)
 	@$(PY) -m benchmarks.bench_levels
 	@$(PY) -m benchmarks.bench_serving
+	@$(PY) -m benchmarks.bench_monitoring
 
 clean: ## remove generated data, the MLflow/Prefect stores and the environment (keeps data/01_raw)
 	@find data -mindepth 1 -maxdepth 1 ! -name 01_raw ! -name .gitkeep -exec rm -rf {} + 2>/dev/null || true

@@ -42,6 +42,7 @@ TARGET_SPEEDUP = 15.0  # requests/s of the service over `mlflow models serve`
 TARGET_P99_MS = 20.0  # at 32 clients
 TARGET_ONE_ROW_MS = 0.2  # LoadedModel.predict_one, p50
 TARGET_BATCH_ROWS_S = 200_000  # LoadedModel.predict_many on 10,000 rows
+TARGET_LOG_RATIO = 0.85  # /predict requests/s with the prediction log on, over the same service with it off
 QUIET_ENV = QUIET_ENVIRONMENT  # the Makefile's telemetry switches, for when this script is started without make
 
 
@@ -441,8 +442,11 @@ def verdict(passed: bool) -> str:
     return "PASS" if passed else "MISS"
 
 
-def report(ours: LoadResult, theirs: LoadResult, local: InProcess, args: argparse.Namespace) -> str:
+def report(
+    ours: LoadResult, theirs: LoadResult, unlogged: LoadResult, local: InProcess, args: argparse.Namespace
+) -> str:
     ratio = ours.rps / theirs.rps if theirs.rps else float("inf")
+    log_ratio = ours.rps / unlogged.rps if unlogged.rps else float("inf")
     rows = [
         ("HTTP single row: requests/s", f"{ours.rps:,.0f}", f"{theirs.rps:,.0f}", f"{ratio:.1f}×"),
         ("HTTP latency p50 (ms)", f"{ours.percentile(50):.2f}", f"{theirs.percentile(50):.2f}", ""),
@@ -458,6 +462,8 @@ def report(ours: LoadResult, theirs: LoadResult, local: InProcess, args: argpars
             f"{theirs.server_cpu_ms / ours.server_cpu_ms:.1f}× less",
         ),
         ("load generator CPU (cores)", f"{ours.loadgen_cpu:.2f}", f"{theirs.loadgen_cpu:.2f}", ""),
+        ("ours, prediction log off: requests/s", f"{unlogged.rps:,.0f}", "", f"log on/off {log_ratio:.2f}"),
+        ("ours, prediction log off: CPU per request (ms)", f"{unlogged.server_cpu_ms:.3f}", "", ""),
         (
             "in-process one row p50 (ms)",
             f"{local.one_row_ms:.3f} ({local.fast_path})",
@@ -487,6 +493,11 @@ def report(ours: LoadResult, theirs: LoadResult, local: InProcess, args: argpars
             f"batch ≥ {TARGET_BATCH_ROWS_S:,} rows/s (predict_many)",
             f"{local.batch_rows_s:,.0f} rows/s",
             local.batch_rows_s >= TARGET_BATCH_ROWS_S,
+        ),
+        (
+            f"prediction log on ≥ {TARGET_LOG_RATIO:.0%} of off (requests/s)",
+            f"{log_ratio:.2f}",
+            log_ratio >= TARGET_LOG_RATIO,
         ),
     ]
     header = ("", "ours (FastAPI)", "mlflow serve", "ours/theirs")
@@ -598,17 +609,26 @@ def main(argv: list[str] | None = None) -> int:
     with _terminate_cleanly(), tempfile.TemporaryDirectory(prefix="bench_serving_") as logs:
         try:
             base_env = {**os.environ, **QUIET_ENV}
-            port = free_port()
-            servers.append(
-                start_server(
-                    "ours (python -m level3_system serve)",
-                    [sys.executable, "-m", "level3_system", "serve"],
-                    {**base_env, "CHURN_SERVING__HOST": HOST, "CHURN_SERVING__PORT": str(port)},
-                    port,
-                    "/ready",
-                    Path(logs),
+            # The benchmark's traffic goes to a log of its own: the project's log is what `make monitor` reads.
+            bench_log = f"sqlite:///{(Path(logs) / 'bench_prediction_log.sqlite').as_posix()}"
+            for name, logged in (("ours (python -m level3_system serve)", "true"), ("ours, log off", "false")):
+                port = free_port()
+                servers.append(
+                    start_server(
+                        name,
+                        [sys.executable, "-m", "level3_system", "serve"],
+                        {
+                            **base_env,
+                            "CHURN_SERVING__HOST": HOST,
+                            "CHURN_SERVING__PORT": str(port),
+                            "CHURN_PREDICTION_LOG__ENABLED": logged,
+                            "CHURN_PREDICTION_LOG__URL": bench_log,
+                        },
+                        port,
+                        "/ready",
+                        Path(logs),
+                    )
                 )
-            )
             port2 = free_port()
             servers.append(
                 start_server(
@@ -630,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
                     Path(logs),
                 )
             )
-            ours, theirs = servers
+            ours, unlogged, theirs = servers
 
             # While the servers start: build the batch and mlflow's body (nothing is timed yet).
             frame, source = batch_frame(settings, contract, args.batch_rows)
@@ -667,6 +687,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             targets = [
                 ("ours POST /predict", ours, "/predict", ours_body, ours_headers),
+                ("ours, log off, POST /predict", unlogged, "/predict", ours_body, ours_headers),
                 ("mlflow POST /invocations", theirs, "/invocations", mlflow_body, {}),
             ]
             results: dict[str, LoadResult] = {}
@@ -685,9 +706,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     results[name] = results[name] + part if name in results else part
                     print(f"  round {round_ + 1}  {part.line()}", flush=True)
-            result_ours, result_theirs = (results[t[0]] for t in targets)
-            print("  all      " + result_ours.line())
-            print("  all      " + result_theirs.line(), flush=True)
+            result_ours, result_unlogged, result_theirs = (results[t[0]] for t in targets)
+            for result in (result_ours, result_unlogged, result_theirs):
+                print("  all      " + result.line(), flush=True)
         except StartError as exc:
             print(f"bench_serving: {exc}", file=sys.stderr)
             return 1
@@ -695,7 +716,7 @@ def main(argv: list[str] | None = None) -> int:
             for server in servers:
                 stop_server(server)
     print()
-    print(report(result_ours, result_theirs, local, args))
+    print(report(result_ours, result_theirs, result_unlogged, local, args))
     return 0
 
 

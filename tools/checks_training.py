@@ -30,6 +30,10 @@ def _decorated_flows(src: Source) -> Iterator[ast.FunctionDef | ast.AsyncFunctio
 def check_automated_pipeline(scope: Scope) -> Evidence:
     """Training is a pipeline a tool runs, not a script a person runs: a Prefect @flow or a Kedro pipeline registry."""
 
+    def training_flows(src: Source) -> Iterator[ast.AST]:
+        """Flows named for training first: a level may have others (monitoring, scoring)."""
+        yield from (node for node in _decorated_flows(src) if "train" in node.name.lower())
+
     def pipelines(src: Source) -> Iterator[ast.AST]:
         yield from _decorated_flows(src)
         if src.imports("kedro"):
@@ -37,7 +41,7 @@ def check_automated_pipeline(scope: Scope) -> Evidence:
                 if isinstance(node, ast.FunctionDef) and node.name == "register_pipelines":
                     yield node
 
-    return scope.first(pipelines) or _absent("no Prefect @flow, no Kedro register_pipelines")
+    return scope.first(training_flows) or scope.first(pipelines) or _absent("no Prefect @flow, no Kedro pipelines")
 
 
 def check_config_outside_code(scope: Scope) -> Evidence:

@@ -40,7 +40,9 @@ class DriftResult:
 
     @property
     def drifted_features(self) -> list[str]:
-        return [name for name, column in self.features.items() if column.drifted]
+        """The drifted features, highest score first (with distances, the default tests: the most moved first)."""
+        drifted = [(name, column) for name, column in self.features.items() if column.drifted]
+        return [name for name, _ in sorted(drifted, key=lambda item: -item[1].score)]
 
 
 def column_kinds(contract: DataContract, reference: pd.DataFrame) -> tuple[list[str], list[str]]:

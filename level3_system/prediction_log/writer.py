@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy.engine import Engine
 
 from level3_system.prediction_log.schema import ensure_schema, predictions
@@ -24,6 +25,31 @@ from level3_system.prediction_log.schema import ensure_schema, predictions
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0
+# A batch goes to the database as one JSON document that the database itself unpacks (SQLite's json_each,
+# PostgreSQL's json_to_recordset): the only Python work per batch is one call of pydantic's Rust serializer, and the
+# drivers release the GIL while the statement runs. Row by row through SQLAlchemy cost ~29 µs per row of this
+# process's one busy core, taken from the request path (benchmarks/bench_serving.py: prediction log on vs off).
+COLUMNS = [column.name for column in predictions.columns]
+_SQLITE_VALUES = {
+    "scored_at": "replace(replace(json_extract(value, '$.scored_at'), 'T', ' '), 'Z', '')",  # SQLAlchemy's text form
+}
+SQLITE_INSERT = (
+    f"INSERT INTO predictions ({', '.join(COLUMNS)}) SELECT "
+    + ", ".join(_SQLITE_VALUES.get(name, f"json_extract(value, '$.{name}')") for name in COLUMNS)
+    + " FROM json_each(?)"
+)
+_PG_TYPES = {
+    "scored_at": "timestamptz",
+    "features": "json",
+    "probability": "float8",
+    "label": "boolean",
+    "latency_ms": "float8",
+}
+_PG_RECORD = ", ".join(f"{name} {_PG_TYPES.get(name, 'text')}" for name in COLUMNS)
+POSTGRES_INSERT = (
+    f"INSERT INTO predictions ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} "
+    f"FROM json_to_recordset(%s::json) AS r({_PG_RECORD})"
+)
 
 
 @dataclass
@@ -84,12 +110,12 @@ class PredictionLogWriter:
             self._thread.start()
         return self
 
-    def _take(self, first_wait: float) -> list[dict[str, Any]]:
+    def _take(self) -> list[dict[str, Any]]:
+        """What is queued, up to `batch_rows`, after waiting up to `flush_seconds` for rows to gather: big batches
+        mean few transactions, and no wake-up per row (each would take the GIL from the request path)."""
+        if self._queue.qsize() < self._batch_rows and not self._stop.is_set():
+            self._stop.wait(self._flush_seconds)
         batch: list[dict[str, Any]] = []
-        try:
-            batch.append(self._queue.get(timeout=first_wait))
-        except queue.Empty:
-            return batch
         while len(batch) < self._batch_rows:
             try:
                 batch.append(self._queue.get_nowait())
@@ -102,8 +128,37 @@ class PredictionLogWriter:
             engine = self._engine_factory()
             ensure_schema(engine)
             self._engine = engine
+        dialect = self._engine.dialect.name
         with self._engine.begin() as connection:
-            connection.execute(predictions.insert(), batch)
+            if dialect in ("sqlite", "postgresql"):
+                document = to_json(batch, inf_nan_mode="null").decode()  # a NaN is not JSON: stored as null
+                connection.exec_driver_sql(SQLITE_INSERT if dialect == "sqlite" else POSTGRES_INSERT, (document,))
+            else:  # another database: SQLAlchemy Core, row by row
+                connection.execute(predictions.insert(), batch)
+
+    def _reachable(self) -> bool:
+        """Does the database answer at all? (Then a failed batch holds a row it refuses, e.g. a reused request id.)"""
+        try:
+            engine = self._engine_factory()
+            with engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+            return True
+        except Exception:
+            return False
+
+    def _write_one_by_one(self, batch: list[dict[str, Any]]) -> None:
+        """The rows the database accepts, each on its own; the others are dropped and counted."""
+        refused = 0
+        for row in batch:
+            try:
+                self._insert([row])
+            except Exception:
+                refused += 1
+        with self._lock:
+            self.stats.written += len(batch) - refused
+            self.stats.dropped += refused
+        if refused:
+            logger.warning("prediction log: %d row(s) refused by the database (%s)", refused, self.stats.last_error)
 
     def _run(self) -> None:
         batch: list[dict[str, Any]] = []
@@ -111,7 +166,7 @@ class PredictionLogWriter:
         while True:
             if not batch:
                 self._idle.set()
-                batch = self._take(0.05 if self._stop.is_set() else self._flush_seconds)
+                batch = self._take()
                 if not batch:
                     if self._stop.is_set():
                         return
@@ -119,8 +174,12 @@ class PredictionLogWriter:
                 self._idle.clear()
             try:
                 self._insert(batch)
-            except Exception as exc:  # the database is down, slow or refusing: keep the batch, try again
+            except Exception as exc:  # the database is down or slow (keep the batch, try again) or refuses a row
                 self._failed(exc)
+                if self._reachable():
+                    self._write_one_by_one(batch)
+                    batch, backoff = [], 0.1
+                    continue
                 if self._stop.is_set() and time.monotonic() >= self._deadline:
                     with self._lock:  # closing, and out of time: counted, not lost silently
                         self.stats.dropped += len(batch)

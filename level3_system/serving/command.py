@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 from level3_system.settings import Level3Settings
@@ -37,5 +38,12 @@ def serve(settings: Level3Settings) -> int:
         f"http://{serving.host}:{serving.port}  — try http://{serving.host}:{serving.port}/docs",
         flush=True,
     )
+    # uvicorn shuts down gracefully on SIGTERM / Ctrl-C (requests in flight finish, the lifespan flushes the
+    # prediction log), then re-raises the signal through the handlers it found: these make that a clean exit 0.
+    stopped: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda number, frame: stopped.append(number))
     uvicorn.run(app, host=serving.host, port=serving.port, log_level="warning", access_log=False)
+    if stopped:
+        logger.info("stopped by %s: requests in flight done, log flushed", signal.Signals(stopped[0]).name)
     return 0

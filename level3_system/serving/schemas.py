@@ -9,7 +9,6 @@ changes nothing a running service accepts.
 from __future__ import annotations
 
 import json
-import operator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -26,16 +25,7 @@ from pydantic import (
 )
 
 from level2_pipeline.contract import Column, DataContract
-from level3_system.validation.checks import negate
-
-_OPERATORS = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
+from level3_system.validation.checks import OPERATORS, negate
 
 
 def _field_type(column: Column) -> Any:
@@ -106,7 +96,7 @@ def customer_model(contract: DataContract) -> type[BaseModel]:
 
 def _required_unless(other: str, op: str, value: Any, *, rule: str) -> Any:
     def check(given: Any, info: ValidationInfo) -> Any:
-        if given is None and other in info.data and _OPERATORS[op](info.data[other], value):
+        if given is None and other in info.data and OPERATORS[op](info.data[other], value):
             raise ValueError(f"may be null only when {rule}")
         return given
 

@@ -7,6 +7,7 @@ request never waits for the database).
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from datetime import UTC, datetime
@@ -17,8 +18,37 @@ from level3_system.serving.model_store import LoadedModel
 _TOKEN = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
 
+# A random prefix per process and a counter: unique across processes and restarts, ~0.3 µs instead of uuid4's
+# os.urandom call per request.
+_PREFIX = uuid.uuid4().hex[:16]
+_COUNTER = itertools.count()
+
+
 def request_id(given: str | None) -> str:
-    return given if given is not None and _TOKEN.fullmatch(given) else uuid.uuid4().hex
+    if given is not None and _TOKEN.fullmatch(given):
+        return given
+    return f"{_PREFIX}{next(_COUNTER):012x}"
+
+
+def row(
+    model: LoadedModel, row_id: str, customer: dict[str, Any], probability: float, *, source: str, latency_ms: float
+) -> dict[str, Any]:
+    """One log row: the customer as validated (the model's features, and the id when the caller sent one), the
+    version, probability, label, latency. The customer dict is the request's own, never changed after."""
+    id_column = model.contract.id_column
+    entity = customer.get(id_column) if id_column is not None else None
+    return {
+        "request_id": row_id,
+        "scored_at": datetime.now(UTC),
+        "model_name": model.name,
+        "model_version": model.version,
+        "source": source,
+        "entity_id": None if entity is None else str(entity),
+        "features": customer,
+        "probability": probability,
+        "label": probability >= model.threshold,
+        "latency_ms": latency_ms,
+    }
 
 
 def rows(
@@ -30,22 +60,7 @@ def rows(
     source: str,
     latency_ms: float,
 ) -> list[dict[str, Any]]:
-    """One log row per scored customer: the features as validated, the version, probability, label, latency."""
-    features = model.contract.features
-    id_column = model.contract.id_column
-    now = datetime.now(UTC)
     return [
-        {
-            "request_id": row_id,
-            "scored_at": now,
-            "model_name": model.name,
-            "model_version": model.version,
-            "source": source,
-            "entity_id": None if id_column is None or customer.get(id_column) is None else str(customer[id_column]),
-            "features": {name: customer[name] for name in features},
-            "probability": probability,
-            "label": probability >= model.threshold,
-            "latency_ms": latency_ms,
-        }
+        row(model, row_id, customer, probability, source=source, latency_ms=latency_ms)
         for row_id, customer, probability in zip(ids, customers, probabilities, strict=True)
     ]

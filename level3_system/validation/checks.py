@@ -8,6 +8,7 @@ GX (4 s) and keeps `gx.py` a thin adapter. The serving schema is derived from th
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,15 @@ DTYPES: dict[str, list[str]] = {
     "str": ["object", "str", "string"],
 }
 
+# The comparison of a condition (`nullable_when: tenure == 0`), for the code that evaluates one in Python.
+OPERATORS = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 _CONDITION = re.compile(r"^\s*(\w+)\s*(==|!=|<=|>=|<|>)\s*(.+?)\s*$")
 _NEGATED = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
 

@@ -44,8 +44,7 @@ async def predict(request: Request) -> Response:
     writer = request.app.state.prediction_log
     if writer is not None:
         latency = (time.perf_counter() - started) * 1000
-        logged = traffic_log.rows(current, [row_id], [customer], [probability], source="predict", latency_ms=latency)
-        writer.submit(logged[0])
+        writer.submit(traffic_log.row(current, row_id, customer, probability, source="predict", latency_ms=latency))
     return Response(json.dumps(body), media_type="application/json", headers={"X-Request-ID": row_id})
 
 
