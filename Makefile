@@ -29,7 +29,7 @@ export ORT_DISABLE_TELEMETRY := 1
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 export GIT_OPTIONAL_LOCKS := 0
 
-.PHONY: help env data level1 level2 level3 validate serve monitor feedback traffic compare diff maturity wheelhouse test lint viz ui bench clean
+.PHONY: help env data level1 level2 level3 validate serve monitor feedback traffic platform demo-loop compare diff maturity wheelhouse test lint viz ui bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -79,6 +79,12 @@ feedback: env ## record observed outcomes from a file: make feedback FILE=outcom
 
 traffic: env ## replay real customers to the running service: make traffic SCENARIO=baseline|fibre_month_to_month|price_rise
 	@$(LEVEL3_ENV) $(PY) -m level3_system traffic $(or $(SCENARIO),baseline)
+
+platform: env ## Prefect server, deployments (scheduled + drift-triggered training, monitor) and the service, until Ctrl-C
+	@$(LEVEL3_ENV) $(PY) -m level3_system platform
+
+demo-loop: env ## the loop in a few minutes: traffic, drift, the alert, the triggered training, the new champion served
+	@$(LEVEL3_ENV) $(PY) -m level3_system demo-loop
 
 ui: env ## start the MLflow UI and the Prefect UI on 127.0.0.1
 	@$(LEVEL3_ENV) $(PY) -m level3_system ui

@@ -54,8 +54,14 @@ def run(
     data_dir: Path | str | None = None,
     runtime_params: dict[str, Any] | None = None,
     project_path: Path = PROJECT_ROOT,
+    node_names: Iterable[str] = (),
+    from_nodes: Iterable[str] = (),
 ) -> Any:
-    """Run the named pipelines in one Kedro session; returns what they produced (`RunOutputs.load(name)`)."""
+    """Run the named pipelines in one Kedro session; returns what they produced (`RunOutputs.load(name)`).
+
+    `node_names` / `from_nodes` slice them as `kedro run --nodes / --from-nodes` do: level 3 runs level 2's `split`,
+    adds the outcomes that arrived to the training split, then runs from `train` on (the catalog hands over).
+    """
     # The project's logging (one line per node) from any working directory; a caller's choice wins.
     os.environ.setdefault("KEDRO_LOGGING_CONFIG", str(PROJECT_ROOT / "conf" / "logging.yml"))
     from kedro.framework.session import KedroSession
@@ -67,7 +73,9 @@ def run(
     params = _runtime_params(data_dir, runtime_params)
     try:
         with KedroSession.create(project_path=project_path, env=env, runtime_params=params) as session:
-            session.run(pipeline_names=list(pipelines))
+            session.run(
+                pipeline_names=list(pipelines), node_names=list(node_names) or None, from_nodes=list(from_nodes) or None
+            )
             return RunOutputs(RECORDER.context, RECORDER.outputs)
     except Exception as exc:
         message = explain(exc)

@@ -7,6 +7,9 @@ ui         start the MLflow UI and the Prefect UI on 127.0.0.1
 monitor    drift and realized performance of the served version's traffic (the monitor flow)
 feedback   record observed outcomes from a CSV or Parquet file
 traffic    replay real customers (a scenario of conf/) to the running service, and their outcomes
+platform   a persistent Prefect server, the deployments (scheduled and drift-triggered training, the monitor)
+           and the service, on 127.0.0.1, until Ctrl-C
+demo-loop  the platform, baseline then shifted traffic, the alert, the triggered training, the new champion served
 
 Each command imports only what it needs (`validate` never loads Prefect or MLflow). A failure the user can fix
 (bad settings, missing data, no champion) is one line on stderr and a non-zero exit, never a traceback.
@@ -27,20 +30,32 @@ from level3_system.settings import Level3Settings, ServingSettings, apply_enviro
 
 logger = logging.getLogger("level3_system")
 
-# command -> (module:function, help, positional arguments). Modules are imported when their command runs; the
-# function gets the settings and the arguments by name.
-COMMANDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "train": ("level3_system.training.command:train", "train through the level-3 flow", ()),
-    "validate": ("level3_system.training.command:validate", "run the two validation gates alone", ()),
-    "serve": ("level3_system.serving.command:serve", "serve the champion on 127.0.0.1:8000", ()),
-    "ui": ("level3_system.ui:ui", "start the MLflow and Prefect UIs", ()),
-    "monitor": ("level3_system.monitoring.command:monitor", "drift and performance of the served version", ()),
-    "feedback": ("level3_system.monitoring.command:feedback", "record observed outcomes from a file", ("file",)),
-    "traffic": ("level3_system.monitoring.command:traffic", "replay real customers to the service", ("scenario",)),
+# command -> (module:function, help, positional arguments, flags). Modules are imported when their command runs;
+# the function gets the settings and the arguments by name.
+COMMANDS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
+    "train": ("level3_system.training.command:train", "train through the level-3 flow", (), ()),
+    "validate": ("level3_system.training.command:validate", "run the two validation gates alone", (), ()),
+    "serve": (
+        "level3_system.serving.command:serve",
+        "serve the champion on 127.0.0.1:8000",
+        (),
+        ("wait_for_champion",),
+    ),
+    "ui": ("level3_system.ui:ui", "start the MLflow and Prefect UIs", (), ()),
+    "monitor": ("level3_system.monitoring.command:monitor", "drift and performance of the served version", (), ()),
+    "feedback": ("level3_system.monitoring.command:feedback", "record observed outcomes from a file", ("file",), ()),
+    "traffic": ("level3_system.monitoring.command:traffic", "replay real customers to the service", ("scenario",), ()),
+    "platform": (
+        "level3_system.platform:platform",
+        "Prefect server, deployments and the service, until Ctrl-C",
+        (),
+        (),
+    ),
+    "demo-loop": ("level3_system.demo:demo_loop", "the loop closed in a few minutes, with a timeline", (), ()),
 }
 EXIT_CONFIG = 2
 # Commands that run a Prefect flow: Prefect installs its own console format (task states, run names).
-PREFECT_COMMANDS = ("train", "monitor")
+PREFECT_COMMANDS = ("train", "monitor", "demo-loop")
 
 
 def _command(name: str) -> Callable[..., int]:
@@ -61,10 +76,12 @@ def _configure_logging(command: str) -> None:
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m level3_system", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-    for name, (_, text, positional) in COMMANDS.items():
+    for name, (_, text, positional, flags) in COMMANDS.items():
         command = commands.add_parser(name, help=text)
         for argument in positional:
             command.add_argument(argument, nargs="?", help=f"{argument} (make {name} {argument.upper()}=...)")
+        for flag in flags:
+            command.add_argument(f"--{flag.replace('_', '-')}", action="store_true")
         if name == "serve":
             command.add_argument("--host", help="bind address (make serve HOST=...)")
             command.add_argument("--port", help="port (make serve PORT=...)")
@@ -103,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_environment(settings)
     arguments = {name: getattr(args, name) for name in COMMANDS[args.command][2]}
     missing = [name.upper() for name, value in arguments.items() if not value]
+    arguments.update({name: getattr(args, name) for name in COMMANDS[args.command][3]})
     if missing:
         print(
             f"level 3 {args.command}: give {', '.join(missing)}=... (make {args.command} {missing[0]}=...)",

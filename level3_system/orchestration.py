@@ -23,6 +23,17 @@ from level2_pipeline.errors import UserFacingError
 from level3_system.settings import Level3Settings
 
 
+def die_with_parent() -> None:
+    """In a child, before it runs: ask Linux to stop it when this process dies, however it dies (a killed command
+    must not leave its temporary server behind). Elsewhere a no-op; the exit handler below covers normal exits."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class TemporaryPrefectServer:
     """A Prefect API server on a free port of 127.0.0.1, stopped when this process exits."""
 
@@ -35,7 +46,9 @@ class TemporaryPrefectServer:
         self._log = (prefect_home / "server.log").open("wb")
         command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
         command += ["--no-services", "--no-ui", "--analytics-off", "--log-level", "ERROR"]
-        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
+        )
         os.environ["PREFECT_API_URL"] = self.url
         os.environ.setdefault("PREFECT_UI_URL", "")  # this server has no UI: no "View at" links to it in the log
         # Stopped at exit, and registered before Prefect is imported: exit handlers run last-registered first,
@@ -68,8 +81,15 @@ class TemporaryPrefectServer:
 
 
 def start_server_if_needed(settings: Level3Settings) -> TemporaryPrefectServer | None:
-    """A temporary server when no server is configured; None when PREFECT_API_URL names one."""
+    """None when PREFECT_API_URL names a server, or when `make platform` runs from this project (its server is
+    used: the run shows in its UI, its alert reaches its deployments); else a temporary server for this command."""
     if os.environ.get("PREFECT_API_URL"):
+        return None
+    from level3_system.platform import running_platform
+
+    platform = running_platform(settings)
+    if platform is not None:
+        os.environ["PREFECT_API_URL"] = platform["api_url"]
         return None
     return TemporaryPrefectServer(settings.prefect_root)
 

@@ -79,14 +79,25 @@ def behaviour_checks(model: Any, holdout: pd.DataFrame, rules: PromotionRules) -
     return checks
 
 
+@dataclass(frozen=True)
+class RecentComparison:
+    """Both models on the newest outcomes (held out of training): how many, and each one's ROC AUC."""
+
+    rows: int
+    candidate_auc: float | None = None
+    champion_auc: float | None = None
+
+
 def decide(
     candidate_auc: float,
     champion_auc: float | None,
     checks: list[CheckResult],
     rules: PromotionRules,
     champion_version: str | None = None,
+    recent: RecentComparison | None = None,
 ) -> Decision:
-    """The promotion rule: every reason is kept, passed or failed."""
+    """The promotion rule: every reason is kept, passed or failed. With a recent window of enough outcomes, the
+    challenger must also hold up against the champion on it."""
     reasons: list[str] = []
     promote = True
     floor_ok = candidate_auc >= rules.min_roc_auc
@@ -105,7 +116,26 @@ def decide(
             f"vs champion v{champion_version} ROC AUC {champion_auc:.4f} on the same holdout: "
             f"{candidate_auc:.4f} {'≥' if beats else '<'} {bar:.4f} (tolerance {rules.champion_tolerance})"
         )
+    if recent is not None:
+        rule = rules.recent_window
+        if recent.rows < rule.min_rows or recent.candidate_auc is None:
+            reasons.append(f"recent window: {recent.rows} outcomes, fewer than {rule.min_rows}: not compared")
+        elif recent.champion_auc is None:
+            reasons.append(f"recent window ({recent.rows} newest outcomes): ROC AUC {recent.candidate_auc:.4f}")
+        else:
+            bar = recent.champion_auc - rule.tolerance
+            holds = recent.candidate_auc >= bar
+            promote &= holds
+            reasons.append(
+                f"recent window ({recent.rows} newest outcomes, held out of training): ROC AUC "
+                f"{recent.candidate_auc:.4f} {'≥' if holds else '<'} champion's {recent.champion_auc:.4f} - "
+                f"{rule.tolerance}"
+            )
     return Decision(promote=bool(promote), reasons=reasons, champion_version=champion_version, checks=checks)
+
+
+def _auc(model: Any, x: pd.DataFrame, y: pd.Series) -> float | None:
+    return float(roc_auc_score(y, probability(model, x))) if len(set(y)) == 2 else None
 
 
 def evaluate_candidate(
@@ -115,12 +145,23 @@ def evaluate_candidate(
     candidate_auc: float,
     rules: PromotionRules,
     champion: tuple[str, Any] | None = None,
+    recent: tuple[pd.DataFrame, pd.Series] | None = None,
 ) -> Decision:
-    """Judge a candidate: its holdout AUC (scored once, by level 2's `evaluate`), the behaviour checks, and the
-    champion `(version, model)` scored on the same holdout when there is one."""
+    """Judge a candidate: its holdout AUC (scored once, by level 2's `evaluate`), the behaviour checks, the
+    champion `(version, model)` scored on the same holdout when there is one, and both on the `recent` window
+    (the newest outcomes, held out of a retraining) when there is one."""
     checks = behaviour_checks(model, x_test, rules)
+    window = None
+    if recent is not None:
+        x_recent, y_recent = recent
+        enough = len(y_recent) >= rules.recent_window.min_rows
+        window = RecentComparison(
+            rows=len(y_recent),
+            candidate_auc=_auc(model, x_recent, y_recent) if enough else None,
+            champion_auc=_auc(champion[1], x_recent, y_recent) if enough and champion is not None else None,
+        )
     if champion is None:
-        return decide(candidate_auc, None, checks, rules)
+        return decide(candidate_auc, None, checks, rules, recent=window)
     version, champion_model = champion
     champion_auc = float(roc_auc_score(y_test, probability(champion_model, x_test)))
-    return decide(candidate_auc, champion_auc, checks, rules, champion_version=version)
+    return decide(candidate_auc, champion_auc, checks, rules, champion_version=version, recent=window)

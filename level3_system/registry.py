@@ -171,6 +171,12 @@ def download(settings: Level3Settings, run_id: str, artifact_path: str, destinat
 
 
 def run_metrics(settings: Level3Settings, run_id: str | None) -> dict[str, float]:
+    return run_record(settings, run_id)[0]
+
+
+def run_record(settings: Level3Settings, run_id: str | None) -> tuple[dict[str, float], dict[str, str]]:
+    """A run's metrics and tags (one request)."""
     if not run_id:
-        return {}
-    return {k: float(v) for k, v in client(settings).get_run(run_id).data.metrics.items()}
+        return {}, {}
+    data = client(settings).get_run(run_id).data
+    return {k: float(v) for k, v in data.metrics.items()}, dict(data.tags)

@@ -19,6 +19,13 @@ from level3_system.settings import Level3Settings
 
 def ui(settings: Level3Settings) -> int:
     """Start the UIs of the embedded stores (or print the servers' addresses) until Ctrl-C."""
+    from level3_system.platform import running_platform
+
+    platform = running_platform(settings)
+    if platform is not None:  # `make platform` runs: its UIs are up already
+        for name, url in platform["urls"].items():
+            print(f"{name}: {url}  (make platform)")
+        return 0
     bin_dir = Path(sys.executable).parent
     processes: list[subprocess.Popen[bytes]] = []
     if settings.embedded_mlflow:

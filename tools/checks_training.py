@@ -136,19 +136,22 @@ def check_automated_promotion(scope: Scope) -> Evidence:
 SCHEDULE_KEYWORDS = {"cron", "interval", "rrule", "schedule", "schedules", "triggers"}
 
 
+TIMED_KEYWORDS = SCHEDULE_KEYWORDS - {"triggers"}
+
+
 def check_continuous_training(scope: Scope) -> Evidence:
-    """Training starts without a person: a flow served/deployed with a schedule or trigger, or a scheduled CI job."""
+    """Training starts without a person: a flow deployed or served with a schedule (cron, interval, ...) or an event
+    trigger whose event the level emits (a trigger on an event nobody sends starts nothing); or a scheduled CI job."""
+    emits = any(name == "prefect.events.emit_event" for src in scope.sources for _, name in src.calls())
 
     def scheduled(src: Source) -> Iterator[ast.AST]:
         if not src.imports("prefect", "airflow", "dagster"):
             return
-        flows = {node.name for node in _decorated_flows(src)}
-        schedule_apis = ("prefect.schedules", "prefect.client.schemas.schedules", "prefect.events")
         for call, name in src.calls():
-            target, _, method = name.rpartition(".")
-            served = method in {"serve", "deploy"} and (target in flows or target == "prefect")
-            timed = bool({kw.arg for kw in call.keywords} & SCHEDULE_KEYWORDS)
-            if served or timed or name.startswith(schedule_apis):
+            if name.rpartition(".")[2] not in {"serve", "deploy", "to_deployment"}:
+                continue
+            keywords = {kw.arg for kw in call.keywords}
+            if keywords & TIMED_KEYWORDS or ("triggers" in keywords and emits):
                 yield call
 
     found = scope.first(scheduled)

@@ -3,7 +3,9 @@
 resolve (the alias's version) → window (its newest rows in the prediction log) → drift (Evidently, tests per
 column type from conf/) → verdict (realized performance where outcomes arrived; the alert rule with hysteresis)
 → publish (latest.json + a timestamped copy, the offline HTML report, an MLflow run in the `monitoring`
-experiment, a Prefect artifact). An alert is a finding, not a failure: the flow completes either way.
+experiment, a Prefect artifact) → on an alert, emit the Prefect event the training deployment is triggered by
+(`continuous_training.event`, carrying the version, the drift share, the reasons and this run's MLflow id). An
+alert is a finding, not a failure: the flow completes either way.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class MonitorSummary:
     latest: Path | None = None
     report_html: Path | None = None
     mlflow_run_id: str | None = None
+    event_id: str | None = None  # the alert event, when one was emitted
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -128,6 +131,33 @@ def summary_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def alert_payload(result: dict[str, Any]) -> dict[str, Any]:
+    """What the alert event carries to the training it triggers (its parameters come from this payload)."""
+    return {
+        "model_name": result["model_name"],
+        "model_version": result["model_version"],
+        "drift_share": result["drift_share"],
+        "drifted_features": result["drifted_features"],
+        "reasons": result["reasons"],
+        "monitoring_run_id": result.get("mlflow_run_id"),
+        "monitored_at": result["monitored_at"],
+    }
+
+
+@task(name="alert", cache_policy=NO_CACHE)
+def alert(settings: Level3Settings, result: dict[str, Any]) -> str | None:
+    """The event of an alert, on the registered model's resource: the training deployment listens for it."""
+    from prefect.events import emit_event
+
+    event = emit_event(
+        event=settings.continuous_training.event,
+        resource={"prefect.resource.id": f"churn.model.{result['model_name']}", "prefect.resource.name": "model"},
+        payload=alert_payload(result),
+    )
+    get_run_logger().info("alert emitted: %s (version %s)", settings.continuous_training.event, result["model_version"])
+    return str(event.id) if event is not None else None
+
+
 @flow(name="monitor", log_prints=False)
 def monitor(settings: Level3Settings | None = None) -> MonitorSummary:
     """Drift and realized performance of the served version's recent traffic, and whether to raise an alert."""
@@ -143,5 +173,7 @@ def monitor(settings: Level3Settings | None = None) -> MonitorSummary:
     found = drift(settings, served, current)
     result = verdict(settings, served, current, found)
     summary = publish.with_options(**io)(settings, result, found)
+    if summary.result["alert"]:
+        summary.event_id = alert(settings, summary.result)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -109,10 +109,14 @@ def create_app(settings: Level3Settings | None = None, *, from_conf: FromConf | 
 
 
 async def _poll(reload: Callable[[], object], interval: float) -> None:
+    """Follow the alias: a promoted version is served within `interval` seconds. A failed reload (the registry
+    unreachable, a version that does not load) keeps the current model; the next poll tries again."""
     while True:
         await asyncio.sleep(interval)
         try:
             await run_in_threadpool(reload)
+        except NoModelError:
+            logger.debug("no champion yet")
         except Exception as exc:  # keep serving the current model; try again next time
             logger.warning("reload failed, still serving the current model: %s", exc)
 

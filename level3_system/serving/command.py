@@ -13,15 +13,18 @@ logger = logging.getLogger("level3_system")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-def serve(settings: Level3Settings) -> int:
+def serve(settings: Level3Settings, wait_for_champion: bool = False) -> int:
+    """`wait_for_champion` (the platform's service): start unready and load the first champion when one appears."""
     from level3_system.registry import NoModelError, resolve
 
     serving = settings.serving
     try:
-        version = resolve(settings)
+        version = resolve(settings).version
     except NoModelError as exc:
-        print(f"level 3 serve: {exc}", file=sys.stderr)
-        return 1
+        if not (wait_for_champion and serving.reload_interval_seconds > 0):
+            print(f"level 3 serve: {exc}", file=sys.stderr)
+            return 1
+        version = "none yet: waiting for the first champion"
     if serving.host not in LOOPBACK and not serving.api_key:
         logger.warning(
             "WARNING: binding to %s without an API key: anyone who can reach it can call /predict and "
@@ -34,7 +37,7 @@ def serve(settings: Level3Settings) -> int:
 
     app = create_app(settings)
     print(
-        f"serving {settings.registered_model}@{serving.model_alias} (version {version.version}) on "
+        f"serving {settings.registered_model}@{serving.model_alias} (version {version}) on "
         f"http://{serving.host}:{serving.port}  — try http://{serving.host}:{serving.port}/docs",
         flush=True,
     )

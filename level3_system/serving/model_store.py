@@ -46,6 +46,8 @@ class LoadedModel:
     fast_path: str  # "linear", "onnx" or "sklearn"
     trained_with: TrainedWith
     requests: RequestModels
+    promotion: str = ""  # why it is champion: the decision recorded on the version
+    trigger: str = "manual"  # why its training ran (manual, schedule, drift)
 
     @property
     def contract(self) -> DataContract:
@@ -78,7 +80,7 @@ def load(settings: Level3Settings, from_conf: FromConf, version: Any | None = No
     number = str(version.version)
     sklearn_model = registry.load_model(settings, number)
     trained_with = load_trained_with(settings, version.run_id, from_conf, version=number)
-    metrics = registry.run_metrics(settings, version.run_id)
+    metrics, tags = registry.run_record(settings, version.run_id)
     threshold = settings.serving.threshold or metrics.get("threshold", 0.5)
     scorer, kind = _fast_path(settings, trained_with.contract, sklearn_model, version, metrics)
     return LoadedModel(
@@ -94,6 +96,8 @@ def load(settings: Level3Settings, from_conf: FromConf, version: Any | None = No
         fast_path=kind,
         trained_with=trained_with,
         requests=RequestModels.of(trained_with.contract, settings.serving.max_batch),
+        promotion=str((version.tags or {}).get("promotion", "")),
+        trigger=tags.get("trigger", "manual"),
     )
 
 

@@ -261,6 +261,8 @@ class ModelInfo(BaseModel):
     contract_source: Literal["version", "conf"] = Field(
         description="version: the contract and cleaning logged with it; conf: today's conf/ (an older version)"
     )
+    promotion: str = Field(description="why this version is champion: the registry's recorded decision")
+    trigger: str = Field(description="why its training ran: manual, schedule or drift")
     input_schema: dict[str, Any]
 
 

@@ -18,12 +18,15 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from level2_pipeline.errors import ConfigError, describe_invalid
 from level2_pipeline.project import PROJECT_ROOT, apply_quiet_environment
 from level3_system.settings.blocks import (
+    ContinuousTrainingSettings,
     DirectionalCheck,
     InvarianceCheck,
     ModelCardSettings,
     MonitoringSettings,
+    PlatformSettings,
     PredictionLogSettings,
     PromotionRules,
+    RecentWindowRule,
     SegmentSpec,
     ServingSettings,
     TrafficScenario,
@@ -31,13 +34,16 @@ from level3_system.settings.blocks import (
 )
 
 __all__ = [
+    "ContinuousTrainingSettings",
     "DirectionalCheck",
     "InvarianceCheck",
     "Level3Settings",
     "ModelCardSettings",
     "MonitoringSettings",
+    "PlatformSettings",
     "PredictionLogSettings",
     "PromotionRules",
+    "RecentWindowRule",
     "SegmentSpec",
     "ServingSettings",
     "TrafficScenario",
@@ -97,6 +103,8 @@ class Level3Settings(BaseSettings):
     prediction_log: PredictionLogSettings = PredictionLogSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     traffic: TrafficSettings = TrafficSettings()
+    continuous_training: ContinuousTrainingSettings = ContinuousTrainingSettings()
+    platform: PlatformSettings = PlatformSettings()
 
     @classmethod
     def settings_customise_sources(

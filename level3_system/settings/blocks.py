@@ -28,11 +28,19 @@ class DirectionalCheck(_Strict):
     min_share: float = Field(ge=0, le=1)
 
 
+class RecentWindowRule(_Strict):
+    """The newest outcomes, held out of a retraining: both models are scored on them too."""
+
+    min_rows: int = Field(default=200, ge=1)  # fewer outcomes: the comparison is skipped (and said so)
+    tolerance: float = Field(default=0.01, ge=0, le=1)  # challenger ROC AUC ≥ champion's - tolerance, on them
+
+
 class PromotionRules(_Strict):
     min_roc_auc: float = Field(ge=0, le=1)
     champion_tolerance: float = Field(ge=0, le=1)
     invariance: InvarianceCheck | None = None
     directional: DirectionalCheck | None = None
+    recent_window: RecentWindowRule = RecentWindowRule()
 
 
 class ServingSettings(_Strict):
@@ -155,3 +163,25 @@ class TrafficSettings(_Strict):
     feedback_delay_seconds: float = Field(default=2.0, ge=0)
     seed: int | None = None  # null: a new draw each run
     scenarios: dict[str, TrafficScenario] = {"baseline": TrafficScenario(description="a random sample of customers")}
+
+
+class ContinuousTrainingSettings(_Strict):
+    """The loop (level3_system/deployments.py): when training runs by itself, and what it learns from."""
+
+    cron: str = "0 3 * * *"  # the scheduled training (UTC)
+    monitor_interval_seconds: float = Field(default=600, gt=0)  # the monitor deployment's interval
+    quiet_period_seconds: float = Field(default=30, ge=10)  # alerts closer together than this start one training
+    event: str = "churn.monitor.alert"  # what the monitor emits on an alert; the training deployment listens
+    use_feedback: bool = True  # scheduled and drift-triggered trainings add the labelled rows of the log
+    recent_window_rows: int = Field(default=500, ge=0)  # the newest outcomes, held out of training for the decision
+    max_rejected_share: float = Field(default=0.2, ge=0, le=1)  # more feedback breaking the contract: stop
+
+
+class PlatformSettings(_Strict):
+    """`make platform`: a persistent Prefect server, the deployments' runner and the service, on 127.0.0.1."""
+
+    prefect_port: int = Field(default=4200, ge=1, le=65535)
+    mlflow_ui: bool = True  # the MLflow UI of the embedded store too (a server's has its own)
+    mlflow_port: int = Field(default=5000, ge=1, le=65535)
+    reload_seconds: float = Field(default=5, gt=0)  # the service polls the registry for a new champion this often
+    runner_poll_seconds: int = Field(default=2, ge=1)  # how often the runner picks up runs to start

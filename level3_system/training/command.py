@@ -24,7 +24,21 @@ def _warm_imports() -> None:
 
 
 def format_summary(summary: Any) -> str:
-    lines = [f"level 3 · flow run {summary.flow_run} · {summary.seconds:.1f} s"]
+    trigger = getattr(summary, "trigger", "manual")
+    why = (
+        f"{trigger} (monitoring run {summary.monitoring_run_id})"
+        if getattr(summary, "monitoring_run_id", None)
+        else trigger
+    )
+    lines = [f"level 3 · flow run {summary.flow_run} · trigger {why} · {summary.seconds:.1f} s"]
+    feedback = getattr(summary, "feedback", None) or {}
+    if feedback:
+        lines.append(
+            f"  feedback    {feedback.get('feedback.trained_on')} labelled rows trained on, "
+            f"{feedback.get('feedback.recent_window')} held out as the recent window, "
+            f"{feedback.get('feedback.rejected')} set aside ({feedback.get('feedback.first_observed')} → "
+            f"{feedback.get('feedback.last_observed')})"
+        )
     for report in summary.validation:
         mark = "passed" if report["success"] else "FAILED"
         passed = report["evaluated"] - len(report["failures"])

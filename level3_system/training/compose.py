@@ -42,12 +42,14 @@ class TrainingOutcome:
     contract: DataContract
     clean: CleanParams
     validation: list[dict[str, Any]] = field(default_factory=list)
+    recent: pd.DataFrame | None = None  # model-input rows: the newest outcomes, held out of a retraining
+    tags: dict[str, str] = field(default_factory=dict)  # why the run ran, what feedback it learned from
 
 
-def run_level2(settings: Level3Settings, pipeline: str) -> RunOutputs:
-    """Run one level-2 pipeline; returns what it produced."""
+def run_level2(settings: Level3Settings, pipeline: str, **slice_: Any) -> RunOutputs:
+    """Run one level-2 pipeline (or a slice: `node_names=`, `from_nodes=`); returns what it produced."""
     params = {**settings.kedro_params, "level": LEVEL}
-    return run([pipeline], env=settings.kedro_env, data_dir=settings.data_root, runtime_params=params)
+    return run([pipeline], env=settings.kedro_env, data_dir=settings.data_root, runtime_params=params, **slice_)
 
 
 def training_outcome(
@@ -83,6 +85,16 @@ def judge(settings: Level3Settings, outcome: TrainingOutcome, version: str) -> p
     champion = None
     if current is not None and str(current.version) != version:
         champion = (str(current.version), registry.load_model(settings, str(current.version)))
+    recent = None
+    if outcome.recent is not None:
+        target = outcome.contract.target
+        recent = (outcome.recent.drop(columns=[target]), outcome.recent[target])
     return promotion.evaluate_candidate(
-        outcome.model, outcome.x_test, outcome.y_test, float(outcome.metrics["roc_auc"]), settings.promotion, champion
+        outcome.model,
+        outcome.x_test,
+        outcome.y_test,
+        float(outcome.metrics["roc_auc"]),
+        settings.promotion,
+        champion,
+        recent,
     )

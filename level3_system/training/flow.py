@@ -1,7 +1,13 @@
 """The level-3 training flow: level 2's pipelines, wrapped in gates, tracking and promotion.
 
-ingest → validate_raw → data_processing (level 2) → validate_model_input → data_science (level 2)
-       → track (MLflow) → register (challenger) → promote (champion?) → model_card
+ingest → validate_raw → data_processing (level 2) → validate_model_input → [validate_feedback]
+       → data_science (level 2) → track (MLflow) → register (challenger) → promote (champion?) → model_card
+
+Every run says why it ran (`trigger`: manual, schedule, or drift with the monitoring run that raised the alert):
+in its Prefect run name, its MLflow tags and its summary. A scheduled or drift-triggered run also learns from the
+outcomes that arrived (`feedback.py`): level 2's `split` runs, the labelled rows that keep the contract are added
+to the training split and gated with it, and training runs on from level 2's `train` node; the newest outcomes
+are held out and judge both models beside the fixed holdout. A manual run with no such rows trains as level 2.
 
 Tasks are thin: the work is level 2's nodes (run through Kedro's API, never copied) and the functions of
 `validation`, `tracking`, `registry` and `promotion`. Only I/O against something that can blink (the data source,
@@ -15,6 +21,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -29,16 +36,23 @@ from level3_system import promotion, registry
 from level3_system.retry import transient
 from level3_system.settings import Level3Settings, get_settings
 from level3_system.training.compose import TrainingOutcome, judge, run_level2, training_outcome
+from level3_system.training.feedback import Feedback, augmented, collect, read_labelled
 from level3_system.training.model_card import publish as publish_card
 from level3_system.training.tracking import TrackedRun, log_training_run
+from level3_system.validation.checks import model_input_checks
 from level3_system.validation.gates import gate_model_input, gate_raw
-from level3_system.validation.gx import GateReport
+from level3_system.validation.gx import GateReport, run_gate
+
+TRIGGERS = ("manual", "schedule", "drift")
 
 
 @dataclass
 class TrainSummary:
     status: str  # "champion", "challenger" or "stopped"
     flow_run: str
+    trigger: str = "manual"
+    monitoring_run_id: str | None = None
+    feedback: dict[str, str] = field(default_factory=dict)
     validation: list[dict[str, Any]] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
     run_id: str | None = None
@@ -83,10 +97,62 @@ def validate_model_input(settings: Level3Settings, table: Any, contract: DataCon
     return report
 
 
+@task(name="validate_feedback", cache_policy=NO_CACHE)
+def validate_feedback(settings: Level3Settings, contract: DataContract, table: Any) -> Feedback:
+    """The outcomes that arrived, row by row against the contract (too many breaking it: the run stops here)."""
+    from level2_pipeline.config import load_contract_and_clean
+
+    first_id = int(table[contract.id_column].max()) + 1 if contract.id_column else 0
+    found = collect(
+        settings, contract, load_contract_and_clean(settings.kedro_env)[1], first_id, read_labelled(settings)
+    )
+    get_run_logger().info(
+        "feedback: %d labelled rows, %d set aside (breaking the contract), %d to train on, %d in the recent window",
+        found.rows,
+        found.rejected,
+        len(found.train),
+        len(found.recent),
+    )
+    return found
+
+
+def _with_feedback(settings: Level3Settings, contract: DataContract, feedback: Feedback) -> Any:
+    """Level 2's split, the feedback rows added to its training part and gated with it, then level 2 from `train`:
+    returns the run's outputs, or the refusing gate's report."""
+    split = run_level2(settings, "data_science", node_names=["split"])
+    x_train, y_train = augmented(split.load("X_train"), split.load("y_train"), feedback, contract)
+    report = run_gate("training_set", x_train.assign(**{contract.target: y_train}), model_input_checks(contract), None)
+    get_run_logger().info(report.summary())
+    _gate_artifact(report)
+    if not report.success:
+        return report
+    split.context.catalog.save("X_train", x_train)
+    split.context.catalog.save("y_train", y_train)
+    return run_level2(settings, "data_science", from_nodes=["train"]), report
+
+
 @task(name="data_science", cache_policy=NO_CACHE)
-def data_science(settings: Level3Settings, raw: ingestion.RawFile, reports: list[GateReport]) -> TrainingOutcome:
-    outputs = run_level2(settings, "data_science")
-    return training_outcome(outputs, raw.path, raw.sha256, [r.to_dict() for r in reports])
+def data_science(
+    settings: Level3Settings,
+    raw: ingestion.RawFile,
+    reports: list[GateReport],
+    contract: DataContract,
+    feedback: Feedback | None = None,
+) -> TrainingOutcome | GateReport:
+    if feedback is None or feedback.train.empty:
+        outcome = training_outcome(run_level2(settings, "data_science"), raw.path, raw.sha256)
+    else:
+        done = _with_feedback(settings, contract, feedback)
+        if isinstance(done, GateReport):
+            return done
+        outputs, report = done
+        reports = [*reports, report]
+        outcome = training_outcome(outputs, raw.path, raw.sha256)
+        outcome.tags.update(feedback.lineage())
+    if feedback is not None and not feedback.recent.empty:
+        outcome.recent = feedback.recent
+    outcome.validation = [r.to_dict() for r in reports]
+    return outcome
 
 
 @task(name="track", cache_policy=NO_CACHE)
@@ -97,6 +163,7 @@ def track(settings: Level3Settings, outcome: TrainingOutcome) -> TrackedRun:
         flow_run_id=str(flow_run.get_id() or "none"),
         flow_run_name=str(flow_run.get_name()),
         task_run_id=str(task_run.get_id() or "") or None,
+        tags=outcome.tags,
     )
     get_run_logger().info("MLflow run %s (experiment %s)", tracked.run_id, tracked.experiment_id)
     return tracked
@@ -146,17 +213,40 @@ def _write_summary(settings: Level3Settings, summary: TrainSummary) -> None:
     (settings.reports / "train_summary.json").write_text(json.dumps(asdict(summary), indent=2, default=str) + "\n")
 
 
-@flow(name="train", log_prints=False)
-def train(settings: Level3Settings | None = None) -> Any:
-    """Train, validate, track, register and maybe promote one churn model."""
+def _run_name() -> str:
+    """The Prefect run's name says why it ran (`train-drift-…`), also for deployments' runs."""
+    trigger = flow_run.get_parameters().get("trigger") or "manual"
+    return f"train-{trigger}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+def _stopped(settings: Level3Settings, summary: TrainSummary, report: GateReport, started: float) -> Any:
+    summary.seconds = time.perf_counter() - started
+    _write_summary(settings, summary)
+    failures = "; ".join(str(f) for f in report.failures)
+    return Failed(message=f"{report.summary()}; stopped before training: {failures}", data=summary)
+
+
+@flow(name="train", flow_run_name=_run_name, log_prints=False)
+def train(settings: Level3Settings | None = None, trigger: str = "manual", alert: dict[str, Any] | None = None) -> Any:
+    """Train, validate, track, register and maybe promote one churn model; `trigger` says why (manual, schedule,
+    drift), `alert` is the monitor's event payload for a drift-triggered run."""
     settings = settings or get_settings()
+    if trigger not in TRIGGERS:
+        raise ValueError(f"trigger must be one of {TRIGGERS}, got {trigger!r}")
     started = time.perf_counter()
     io = {
         "retries": settings.retries,
         "retry_delay_seconds": settings.retry_delay_seconds,
         "retry_condition_fn": transient,
     }
-    summary = TrainSummary(status="stopped", flow_run=str(flow_run.get_name()), reports_dir=str(settings.reports))
+    monitoring_run = str((alert or {}).get("monitoring_run_id") or "") or None
+    summary = TrainSummary(
+        status="stopped",
+        flow_run=str(flow_run.get_name()),
+        trigger=trigger,
+        monitoring_run_id=monitoring_run,
+        reports_dir=str(settings.reports),
+    )
 
     # Read conf/ once per run: the source and the contract the gates check against.
     config = ingestion.load_config(settings.kedro_env, settings.data_root)
@@ -167,12 +257,16 @@ def train(settings: Level3Settings | None = None) -> Any:
         reports.append(validate_model_input(settings, table, config.contract))
     summary.validation = [r.to_dict() for r in reports]
     if not reports[-1].success:
-        summary.seconds = time.perf_counter() - started
-        _write_summary(settings, summary)
-        failures = "; ".join(str(f) for f in reports[-1].failures)
-        return Failed(message=f"{reports[-1].summary()}; stopped before training: {failures}", data=summary)
+        return _stopped(settings, summary, reports[-1], started)
 
-    outcome = data_science(settings, raw, reports)
+    learns = trigger != "manual" and settings.continuous_training.use_feedback
+    feedback = validate_feedback(settings, config.contract, table) if learns else None
+    outcome = data_science(settings, raw, reports, config.contract, feedback)
+    if isinstance(outcome, GateReport):
+        summary.validation.append(outcome.to_dict())
+        return _stopped(settings, summary, outcome, started)
+    outcome.tags.update({"trigger": trigger, **({"monitoring_run_id": monitoring_run} if monitoring_run else {})})
+    summary.validation, summary.feedback = outcome.validation, {k: v for k, v in outcome.tags.items() if "." in k}
     tracked = track.with_options(**io)(settings, outcome)
     version = register_model.with_options(**io)(settings, tracked)
     decision = promote.with_options(**io)(settings, outcome, version, tracked)

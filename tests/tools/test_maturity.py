@@ -135,6 +135,14 @@ CASES = {
         FLOW + "\nif __name__ == '__main__':\n    train.serve(name='nightly', cron='0 3 * * *')\n",
         {},
     ),
+    "event trigger": (
+        check_continuous_training,
+        FLOW + "\nd = train.to_deployment(name='on-drift', triggers=[DeploymentEventTrigger(expect={'x'})])\n",
+        FLOW
+        + "\nd = train.to_deployment(name='on-drift', triggers=[DeploymentEventTrigger(expect={'x'})])\n"
+        + "from prefect.events import emit_event\n\nemit_event(event='x', resource={'prefect.resource.id': 'm'})\n",
+        {},
+    ),
     "serving": (
         check_serving,
         "from fastapi import FastAPI\n\napp = FastAPI()\n\n@app.get('/health')\ndef health():\n    pass\n",

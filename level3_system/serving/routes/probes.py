@@ -41,6 +41,8 @@ async def model_info(current: Model) -> ModelInfo:
         fast_path=current.fast_path,
         contract=current.contract.name,
         contract_source=current.trained_with.source,
+        promotion=current.promotion,
+        trigger=current.trigger,
         input_schema=current.requests.customer.model_json_schema(),
     )
 
