@@ -26,15 +26,18 @@ apply_quiet_environment()
 
 import subprocess  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from level3_support import FlowRun, Store, make_settings  # noqa: E402
+from level3_support import FlowRun, Registered, Store, log_and_register, make_settings, train  # noqa: E402
 from support import QUIET_ENV, RAW_RELATIVE, LevelRun, place_raw, run_level1  # noqa: E402
 
+from level2_pipeline.contract import DataContract  # noqa: E402
 from level2_pipeline.ingestion import RawFile, ingest, load_config  # noqa: E402
 from level3_system.settings import Level3Settings  # noqa: E402
+from level3_system.training.compose import TrainingOutcome  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -210,3 +213,34 @@ def level3_run(first_run: FlowRun) -> LevelRun:
         model_path=data_root / "06_models" / "level3" / "model.pkl",
         log=first_run.describe(),
     )
+
+
+# --- a champion in a registry of its own, logged, registered and promoted as the flow does (no Prefect) --------
+# Cost here (2 cores): level 2's pipelines ~3 s, logging a run ~2 s (~10 s for the first: ONNX export, plotting).
+
+
+@dataclass(frozen=True)
+class Champion:
+    settings: Level3Settings
+    outcome: TrainingOutcome
+    registered: Registered
+
+    @property
+    def contract(self) -> DataContract:
+        return self.outcome.contract
+
+
+@pytest.fixture(scope="session")
+def champion_outcome(new_data_root: Callable[[str], Path], new_store: Callable[[str], Store]) -> TrainingOutcome:
+    """The default model, trained once by level 2's pipelines (the holdout is the design's 1,409 rows)."""
+    return train(make_settings(new_data_root("champion"), new_store("training_only")))
+
+
+@pytest.fixture(scope="session")
+def champion(champion_outcome: TrainingOutcome, new_store: Callable[[str], Store]) -> Champion:
+    """A private registry whose `@champion` is version 1, the default model, logged and promoted as the flow does."""
+    settings = make_settings(champion_outcome.raw_path.parents[1], new_store("champion"))
+    registered = log_and_register(settings, champion_outcome)
+    assert registered.version == "1", f"a fresh registry gave version {registered.version}, not 1"
+    assert registered.decision.promote, f"the default model was not promoted: {registered.decision.text}"
+    return Champion(settings=settings, outcome=champion_outcome, registered=registered)

@@ -48,6 +48,15 @@ GUIDE_STRINGS = [
     "make serve",
     "make compare",
     "make maturity",
+    "make platform",
+    "make demo-loop",
+    # exercise 5
+    "make traffic SCENARIO=price_rise",
+    "monthly_charges",
+    "churn.monitor.alert",
+    "quiet period of 30 s",
+    "`trigger` is `drift`",
+    "within 5 s",
     # exercise 1
     "kedro run --params model.C=0.0001",
     "conf/base/parameters_data_science.yml",
@@ -211,11 +220,36 @@ def test_exercise_4_drop_a_feature(raw_frame: pd.DataFrame) -> None:
     assert DROPPED in level1_constant("NUMERIC_FEATURES")
 
 
+def test_exercise_5_make_the_world_drift(raw_frame: pd.DataFrame, champion: Any) -> None:
+    """workshop.md, "Exercise 5 · make the world drift": the price rise drifts, monthly_charges first, and the alert
+    the monitor emits is the event the training deployment listens for, as a drift-triggered run.
+    (The whole loop on a real Prefect server: tests/level3/loop/test_continuous_training.py.)"""
+    from level3_system.artifacts import PROBABILITY, reference_sample
+    from level3_system.deployments import drift_trigger, model_resource
+    from level3_system.monitoring.drift import compare
+    from level3_system.monitoring.traffic import draw
+    from level3_system.settings import load_settings
+
+    settings = load_settings()
+    outcome = champion.outcome
+    reference = reference_sample(outcome.model, outcome.x_train, outcome.contract, 5000)
+    window = draw(raw_frame.fillna({"total_charges": 0.0}), settings.traffic.scenarios["price_rise"], 1500, 0)
+    window = window.assign(**{PROBABILITY: outcome.model.predict_proba(window[outcome.contract.features])[:, 1]})
+    found = compare(reference, window, outcome.contract, settings.monitoring)
+    assert found.dataset_drift and found.drifted_features[0] == "monthly_charges", found.drifted_features
+
+    trigger = drift_trigger(settings)
+    assert trigger.expect == {"churn.monitor.alert"} == {settings.continuous_training.event}
+    assert trigger.match.get("prefect.resource.id") == [model_resource(settings)]
+    assert trigger.within.total_seconds() == 30 and trigger.parameters["trigger"] == "drift"
+    assert settings.platform.reload_seconds == 5
+
+
 def test_guide_states_what_the_tests_check() -> None:
     """docs/workshop.md names every command and outcome these tests assert (edit both, or neither)."""
     text = GUIDE.read_text()
     missing = [s for s in GUIDE_STRINGS if s not in text]
     assert not missing, f"docs/workshop.md no longer says {missing}"
     assert (PROJECT_ROOT / "docs" / "wheelhouse.md").is_file()
-    sections = [f"Exercise {n} ·" for n in range(1, 5)]
+    sections = [f"Exercise {n} ·" for n in range(1, 6)]
     assert all(s in text for s in sections), "the test docstrings cite sections 'Exercise N ·'"

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from level3_support import Store, log_and_register, make_settings, point_champion_at
-from monitoring_support import fill_log, monitored
+from log_support import fill_log, monitored
 from support import PROJECT_ROOT
 
 from level3_system.monitoring.traffic import draw

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,3 +193,45 @@ def _first_customer(champion: Any) -> dict[str, Any]:
 
 def _versions(result: tuple[str | None, Any]) -> tuple[str | None, str]:
     return result[0], result[1].version
+
+
+def test_the_service_follows_a_promotion_by_itself_under_load(
+    two_versions: TwoVersions, serve: Any, holdout_bodies: list[dict[str, Any]]
+) -> None:
+    """`serving.reload_interval_seconds` (the platform's service): a promoted version is served within the interval,
+    with no failed request and no restart."""
+    from level3_support import with_serving
+
+    settings = with_serving(two_versions.settings, reload_interval_seconds=0.3)
+    point_champion_at(settings, "1")
+    client = serve(settings)
+    answers: list[tuple[int, str | None]] = []
+    stop = threading.Event()
+
+    def fire() -> None:
+        i = 0
+        while not stop.is_set():
+            response = client.post("/predict", json=holdout_bodies[i % len(holdout_bodies)])
+            answers.append((response.status_code, response.json().get("model_version")))
+            i += 1
+
+    worker = threading.Thread(target=fire, daemon=True)
+    worker.start()
+    try:
+        time.sleep(0.5)
+        promoted_at = time.monotonic()
+        point_champion_at(settings, "2")  # what a promotion does: one alias update
+        while time.monotonic() - promoted_at < 10 and not (answers and answers[-1][1] == "2"):
+            time.sleep(0.05)
+        followed_after = time.monotonic() - promoted_at
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert answers and answers[-1][1] == "2", (
+        f"still on {answers[-1] if answers else None} after {followed_after:.1f} s"
+    )
+    assert followed_after < 3, f"the service took {followed_after:.1f} s to follow (interval 0.3 s)"
+    failed = [a for a in answers if a[0] != 200]
+    assert not failed, f"{len(failed)} of {len(answers)} requests failed while the service swapped: {failed[:3]}"
+    assert {v for _, v in answers} == {"1", "2"}

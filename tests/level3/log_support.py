@@ -1,4 +1,4 @@
-"""Helpers of the monitoring tests: a prediction log filled with real customers, as the service would have."""
+"""Helpers of the monitoring and loop tests: a prediction log filled with real customers, as the service would have."""
 
 from __future__ import annotations
 
