@@ -97,9 +97,21 @@ def resolve(settings: Level3Settings, alias: str | None = None) -> Any:
     """The version behind the alias, or NoModelError saying what to do."""
     found = version_by_alias(settings, alias)
     if found is None:
-        name, alias = settings.registered_model, alias or settings.serving.model_alias
-        raise NoModelError(f"no model registered as {name}@{alias}: run `make level3` first")
+        name, serving = settings.registered_model, settings.serving.model_alias
+        if alias and alias != serving:
+            raise NoModelError(f"no version of {name} has the alias {alias!r} (make ui lists the aliases)")
+        raise NoModelError(f"no model registered as {name}@{serving}: run `make level3` first")
     return found
+
+
+def get_version(settings: Level3Settings, version: str) -> Any:
+    """One version of the registered model, or NoModelError naming it."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client(settings).get_model_version(settings.registered_model, str(version))
+    except MlflowException:
+        raise NoModelError(f"{settings.registered_model} has no version {version} (make ui lists them)") from None
 
 
 def version_of_run(settings: Level3Settings, run_id: str) -> str | None:
