@@ -29,7 +29,7 @@ export ORT_DISABLE_TELEMETRY := 1
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 export GIT_OPTIONAL_LOCKS := 0
 
-.PHONY: help env data level1 level2 level3 validate serve monitor feedback traffic platform demo-loop compare diff maturity wheelhouse test lint viz ui bench clean
+.PHONY: help env data level1 level2 level3 validate serve monitor feedback traffic platform demo-loop score synth compare diff maturity wheelhouse test lint viz ui bench bench-scoring clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -80,6 +80,12 @@ feedback: env ## record observed outcomes from a file: make feedback FILE=outcom
 traffic: env ## replay real customers to the running service: make traffic SCENARIO=baseline|fibre_month_to_month|price_rise
 	@$(LEVEL3_ENV) $(PY) -m level3_system traffic $(or $(SCENARIO),baseline)
 
+score: env ## score a batch: make score INPUT=file|folder|glob OUTPUT=folder [VERSION=n | ALIAS=name]
+	@$(LEVEL3_ENV) $(PY) -m level3_system score $(INPUT) $(OUTPUT) $(if $(VERSION),--version $(VERSION)) $(if $(ALIAS),--alias $(ALIAS))
+
+synth: env ## a partitioned Parquet input drawn from the real data: make synth ROWS=10000000 OUTPUT=folder [SEED=n]
+	@$(LEVEL3_ENV) $(PY) -m level3_system synth $(ROWS) $(OUTPUT) $(if $(SEED),--seed $(SEED))
+
 platform: env ## Prefect server, deployments (scheduled + drift-triggered training, monitor) and the service, until Ctrl-C
 	@$(LEVEL3_ENV) $(PY) -m level3_system platform
 
@@ -121,6 +127,10 @@ bench: data ## time the levels, the service (vs mlflow models serve, log on vs o
 	@$(PY) -m benchmarks.bench_levels
 	@$(PY) -m benchmarks.bench_serving
 	@$(PY) -m benchmarks.bench_monitoring
+
+# ROWS="1000000 10000000" CONFIGS="loop dask-1 dask-2 address" DATA=folder (keeps the synthetic inputs for next time).
+bench-scoring: data ## batch scoring at 1 M and 10 M rows: in-process loop vs Dask 1 and 2 workers vs scheduler + workers
+	@$(PY) -m benchmarks.bench_scoring $(if $(ROWS),--rows $(ROWS)) $(if $(CONFIGS),--configs $(CONFIGS)) $(if $(DATA),--data $(DATA))
 
 clean: ## remove generated data, the MLflow/Prefect stores and the environment (keeps data/01_raw)
 	@find data -mindepth 1 -maxdepth 1 ! -name 01_raw ! -name .gitkeep -exec rm -rf {} + 2>/dev/null || true

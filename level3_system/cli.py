@@ -10,6 +10,8 @@ traffic    replay real customers (a scenario of conf/) to the running service, a
 platform   a persistent Prefect server, the deployments (scheduled and drift-triggered training, the monitor)
            and the service, on 127.0.0.1, until Ctrl-C
 demo-loop  the platform, baseline then shifted traffic, the alert, the triggered training, the new champion served
+score      score a CSV/Parquet file, folder or glob with one pinned version: predictions/, rejects/, _SUCCESS
+synth      write a partitioned Parquet input drawn from the real data (ROWS=, OUTPUT=)
 
 Each command imports only what it needs (`validate` never loads Prefect or MLflow). A failure the user can fix
 (bad settings, missing data, no champion) is one line on stderr and a non-zero exit, never a traceback.
@@ -22,6 +24,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
@@ -30,36 +33,47 @@ from level3_system.settings import Level3Settings, ServingSettings, apply_enviro
 
 logger = logging.getLogger("level3_system")
 
-# command -> (module:function, help, positional arguments, flags). Modules are imported when their command runs;
-# the function gets the settings and the arguments by name.
-COMMANDS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
-    "train": ("level3_system.training.command:train", "train through the level-3 flow", (), ()),
-    "validate": ("level3_system.training.command:validate", "run the two validation gates alone", (), ()),
-    "serve": (
-        "level3_system.serving.command:serve",
-        "serve the champion on 127.0.0.1:8000",
-        (),
-        ("wait_for_champion",),
+
+@dataclass(frozen=True)
+class Command:
+    """A command: its function (`module:function`, imported when it runs: it gets the settings and the arguments
+    by name), one line of help, and its arguments: positional, `--flags`, `--options value`."""
+
+    target: str
+    help: str
+    positional: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        return (*self.positional, *self.flags, *self.options)
+
+
+COMMANDS: dict[str, Command] = {
+    "train": Command("level3_system.training.command:train", "train through the level-3 flow"),
+    "validate": Command("level3_system.training.command:validate", "run the two validation gates alone"),
+    "serve": Command("level3_system.serving.command:serve", "serve the champion", flags=("wait_for_champion",)),
+    "ui": Command("level3_system.ui:ui", "start the MLflow and Prefect UIs"),
+    "monitor": Command("level3_system.monitoring.command:monitor", "drift and performance of the served version"),
+    "feedback": Command("level3_system.monitoring.command:feedback", "record outcomes from a file", ("file",)),
+    "traffic": Command("level3_system.monitoring.command:traffic", "replay real customers", ("scenario",)),
+    "platform": Command("level3_system.platform:platform", "Prefect server, deployments, service: until Ctrl-C"),
+    "demo-loop": Command("level3_system.demo:demo_loop", "the loop closed in a few minutes, with a timeline"),
+    "score": Command(
+        "level3_system.scoring.command:score", "score a batch", ("input", "output"), options=("version", "alias")
     ),
-    "ui": ("level3_system.ui:ui", "start the MLflow and Prefect UIs", (), ()),
-    "monitor": ("level3_system.monitoring.command:monitor", "drift and performance of the served version", (), ()),
-    "feedback": ("level3_system.monitoring.command:feedback", "record observed outcomes from a file", ("file",), ()),
-    "traffic": ("level3_system.monitoring.command:traffic", "replay real customers to the service", ("scenario",), ()),
-    "platform": (
-        "level3_system.platform:platform",
-        "Prefect server, deployments and the service, until Ctrl-C",
-        (),
-        (),
+    "synth": Command(
+        "level3_system.scoring.command:synth", "write a large input", ("rows", "output"), options=("seed",)
     ),
-    "demo-loop": ("level3_system.demo:demo_loop", "the loop closed in a few minutes, with a timeline", (), ()),
 }
 EXIT_CONFIG = 2
 # Commands that run a Prefect flow: Prefect installs its own console format (task states, run names).
-PREFECT_COMMANDS = ("train", "monitor", "demo-loop")
+PREFECT_COMMANDS = ("train", "monitor", "demo-loop", "score")
 
 
 def _command(name: str) -> Callable[..., int]:
-    module, function = COMMANDS[name][0].split(":")
+    module, function = COMMANDS[name].target.split(":")
     return getattr(importlib.import_module(module), function)
 
 
@@ -76,12 +90,14 @@ def _configure_logging(command: str) -> None:
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m level3_system", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-    for name, (_, text, positional, flags) in COMMANDS.items():
-        command = commands.add_parser(name, help=text)
-        for argument in positional:
+    for name, spec in COMMANDS.items():
+        command = commands.add_parser(name, help=spec.help)
+        for argument in spec.positional:
             command.add_argument(argument, nargs="?", help=f"{argument} (make {name} {argument.upper()}=...)")
-        for flag in flags:
+        for flag in spec.flags:
             command.add_argument(f"--{flag.replace('_', '-')}", action="store_true")
+        for option in spec.options:
+            command.add_argument(f"--{option}", help=f"(make {name} {option.upper()}=...)")
         if name == "serve":
             command.add_argument("--host", help="bind address (make serve HOST=...)")
             command.add_argument("--port", help="port (make serve PORT=...)")
@@ -118,14 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"level 3: {message}", file=sys.stderr)
         return EXIT_CONFIG
     apply_environment(settings)
-    arguments = {name: getattr(args, name) for name in COMMANDS[args.command][2]}
-    missing = [name.upper() for name, value in arguments.items() if not value]
-    arguments.update({name: getattr(args, name) for name in COMMANDS[args.command][3]})
+    spec = COMMANDS[args.command]
+    missing = [name.upper() for name in spec.positional if not getattr(args, name)]
+    arguments = {name: getattr(args, name) for name in spec.arguments}
     if missing:
-        print(
-            f"level 3 {args.command}: give {', '.join(missing)}=... (make {args.command} {missing[0]}=...)",
-            file=sys.stderr,
-        )
+        wanted = " ".join(f"{name}=..." for name in missing)
+        print(f"level 3 {args.command}: give {wanted} (make {args.command} {wanted})", file=sys.stderr)
         return EXIT_CONFIG
     try:
         return _command(args.command)(settings, **arguments)

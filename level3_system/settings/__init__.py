@@ -27,6 +27,7 @@ from level3_system.settings.blocks import (
     PredictionLogSettings,
     PromotionRules,
     RecentWindowRule,
+    ScoringSettings,
     SegmentSpec,
     ServingSettings,
     TrafficScenario,
@@ -44,6 +45,7 @@ __all__ = [
     "PredictionLogSettings",
     "PromotionRules",
     "RecentWindowRule",
+    "ScoringSettings",
     "SegmentSpec",
     "ServingSettings",
     "TrafficScenario",
@@ -105,6 +107,7 @@ class Level3Settings(BaseSettings):
     traffic: TrafficSettings = TrafficSettings()
     continuous_training: ContinuousTrainingSettings = ContinuousTrainingSettings()
     platform: PlatformSettings = PlatformSettings()
+    scoring: ScoringSettings = ScoringSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -6,9 +6,10 @@ A typo in a key or a value out of range fails before any work, with one line nam
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -185,3 +186,30 @@ class PlatformSettings(_Strict):
     mlflow_port: int = Field(default=5000, ge=1, le=65535)
     reload_seconds: float = Field(default=5, gt=0)  # the service polls the registry for a new champion this often
     runner_poll_seconds: int = Field(default=2, ge=1)  # how often the runner picks up runs to start
+
+
+class ScoringSettings(_Strict):
+    """`make score`: batch scoring (level3_system/scoring/), in this process or on Dask."""
+
+    scheduler_address: str | None = None  # a Dask scheduler (tcp://host:8786); null: a local cluster
+    workers: int = Field(default=2, ge=1)  # the local cluster's worker processes
+    threads_per_worker: int = Field(default=1, ge=1)
+    memory_limit: str = "768MiB"  # per worker, in Dask's units; Dask spills and pauses before it
+    partition_rows: int = Field(default=100_000, ge=1_000)  # the rows one task checks and scores at a time
+    in_process_below_rows: int = Field(default=200_000, ge=0)  # smaller inputs: no cluster at all
+    log_rows_up_to: int = Field(default=200_000, ge=0)  # in-process runs up to this size go to the prediction log
+    experiment: str = "scoring"  # the MLflow experiment of the scoring runs
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _a_size(cls, value: str) -> str:
+        if not re.fullmatch(r"auto|\d+(\.\d+)?\s*([kKMGT]i?B|B)?", value):
+            raise ValueError("a size per worker such as 768MiB or 2GB (or auto)")
+        return value
+
+    @field_validator("scheduler_address")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"(tcp|tls)://\S+:\d+", value):
+            raise ValueError("a Dask scheduler's address such as tcp://127.0.0.1:8786 (or null for a local cluster)")
+        return value
