@@ -31,7 +31,16 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from level3_support import FlowRun, Registered, Store, log_and_register, make_settings, train  # noqa: E402
+from level3_support import (  # noqa: E402
+    SECOND_MODEL,
+    FlowRun,
+    Registered,
+    Store,
+    TwoVersions,
+    log_and_register,
+    make_settings,
+    train,
+)
 from support import QUIET_ENV, RAW_RELATIVE, LevelRun, place_raw, run_level1  # noqa: E402
 
 from level2_pipeline.contract import DataContract  # noqa: E402
@@ -244,3 +253,29 @@ def champion(champion_outcome: TrainingOutcome, new_store: Callable[[str], Store
     assert registered.version == "1", f"a fresh registry gave version {registered.version}, not 1"
     assert registered.decision.promote, f"the default model was not promoted: {registered.decision.text}"
     return Champion(settings=settings, outcome=champion_outcome, registered=registered)
+
+
+@pytest.fixture(scope="session")
+def second_outcome(new_data_root: Callable[[str], Path], new_store: Callable[[str], Store]) -> TrainingOutcome:
+    """A second model (C=0.5, same holdout quality), trained once."""
+    return train(make_settings(new_data_root("second_model"), new_store("second_only"), kedro_params=SECOND_MODEL))
+
+
+@pytest.fixture(scope="session")
+def make_two_versions(
+    champion_outcome: TrainingOutcome, second_outcome: TrainingOutcome, new_store: Callable[[str], Store]
+) -> Callable[[str], TwoVersions]:
+    """A registry of its own per call: version 1 the champion, version 2 registered, its promotion not applied."""
+
+    def make(name: str) -> TwoVersions:
+        store = new_store(name)
+        settings = make_settings(champion_outcome.raw_path.parents[1], store)
+        first = log_and_register(settings, champion_outcome)
+        second_settings = make_settings(second_outcome.raw_path.parents[1], store, kedro_params=SECOND_MODEL)
+        second = log_and_register(second_settings, second_outcome, apply=False)
+        assert (first.version, second.version) == ("1", "2"), f"versions {first.version}, {second.version}"
+        assert first.decision.promote, f"version 1 not promoted: {first.decision.text}"
+        assert second.decision.promote, f"version 2 (C=0.5) would not be promoted: {second.decision.text}"
+        return TwoVersions(settings=settings, first=first, second=second)
+
+    return make

@@ -165,6 +165,21 @@ def point_champion_at(settings: Level3Settings, version: str) -> None:
 
 
 @dataclass(frozen=True)
+class TwoVersions:
+    """A registry of its own: version 1 (the default model, champion) and version 2 (C=0.5, challenger)."""
+
+    settings: Level3Settings
+    first: Registered
+    second: Registered  # its promotion decision is taken, not applied: a test applies it
+
+    def run_of(self, version: str) -> str:
+        return {self.first.version: self.first.run_id, self.second.version: self.second.run_id}[version]
+
+    def promote_second(self) -> None:
+        apply_decision(self.settings, self.second.version, self.second.run_id, self.second.decision)
+
+
+@dataclass(frozen=True)
 class FlowRun:
     """One `train` flow run: its final Prefect state, its summary, and the registry's aliases right after it."""
 

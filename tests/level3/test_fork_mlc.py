@@ -155,3 +155,34 @@ def test_service_rejects_malformed_and_telco_requests(mlc_client: Any) -> None:
         response = mlc_client.post("/predict", json=body)
         assert response.status_code == 422, response.text
         assert {f["field"] for f in response.json()["fields"]} == fields, response.json()
+
+
+def test_batch_scoring_speaks_the_mlc_contract(mlc_run: FlowRun, mlc_contract: DataContract, tmp_path: Any) -> None:
+    """`make score` in the fork: the mlc contract's columns and checks, its registry, the output's fixed names."""
+    import pandas as pd
+    from scoring_support import run_score
+
+    raw = pd.read_csv(mlc_run.settings.data_root / "01_raw" / "mlc_churn.csv").drop(columns=[mlc_contract.target])
+    raw.loc[raw.index[7], "international_plan"] = "maybe"  # one row outside the mlc contract
+    source = tmp_path / "mlc_customers.csv"
+    raw.to_csv(source, index=False)
+
+    run = run_score(mlc_run.settings, source, tmp_path / "out")
+
+    assert run.completed, f"scoring mlc customers failed: {run.summary}"
+    success = run.success()
+    assert (success["model_name"], success["model_version"]) == (MODEL, "1"), success
+    assert (success["rows_in"], success["rows_scored"], success["rows_rejected"]) == (RAW_ROWS, RAW_ROWS - 1, 1)
+    predictions = run.predictions()
+    assert list(predictions.columns) == [
+        mlc_contract.id_column,
+        "churn_probability",
+        "churn",
+        "model_version",
+        "scored_at",
+    ], predictions.columns
+    assert predictions["churn_probability"].between(0, 1).all()
+    rejects = run.rejects()
+    # rejects keep the rows as read (a CSV's as text: the offending value exactly as it came)
+    assert rejects[mlc_contract.id_column].tolist() == [str(raw.iloc[7][mlc_contract.id_column])]
+    assert "international_plan" in rejects["reason"].iloc[0], rejects["reason"].iloc[0]

@@ -4,54 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from level3_support import (
-    SECOND_MODEL,
-    Registered,
-    Store,
-    apply_decision,
-    log_and_register,
-    make_settings,
-    point_champion_at,
-    train,
-)
-
-from level3_system.settings import Level3Settings
-from level3_system.training.compose import TrainingOutcome
-
-
-@dataclass(frozen=True)
-class TwoVersions:
-    """A registry of its own: version 1 (the default model, champion) and version 2 (C=0.5, challenger)."""
-
-    settings: Level3Settings
-    first: Registered
-    second: Registered  # its promotion decision is taken, not applied: a test applies it
-
-    def run_of(self, version: str) -> str:
-        return {self.first.version: self.first.run_id, self.second.version: self.second.run_id}[version]
+from level3_support import TwoVersions, apply_decision, point_champion_at
 
 
 @pytest.fixture(scope="module")
-def two_versions(
-    champion_outcome: TrainingOutcome,
-    new_store: Callable[[str], Store],
-    new_data_root: Callable[[str], Path],
-) -> Iterator[TwoVersions]:
-    store = new_store("reload")
-    settings = make_settings(champion_outcome.raw_path.parents[1], store)
-    first = log_and_register(settings, champion_outcome)
-    second_settings = make_settings(new_data_root("second_model"), store, kedro_params=SECOND_MODEL)
-    second = log_and_register(second_settings, train(second_settings), apply=False)
-    assert (first.version, second.version) == ("1", "2"), f"versions {first.version}, {second.version}"
-    assert first.decision.promote, f"version 1 not promoted: {first.decision.text}"
-    assert second.decision.promote, f"version 2 (C=0.5) would not be promoted: {second.decision.text}"
-    yield TwoVersions(settings=settings, first=first, second=second)
+def two_versions(make_two_versions: Callable[[str], TwoVersions]) -> TwoVersions:
+    return make_two_versions("reload")
 
 
 def test_reload_switches_to_the_promoted_version(two_versions: TwoVersions, serve: Any) -> None:
