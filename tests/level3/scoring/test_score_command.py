@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from scoring_support import cli_env, customers_without_target, score_command, with_scoring
+from scoring_support import cli_env, customers_without_target, run_score, score_command, with_scoring
 from support import tree_snapshot
 
 from level2_pipeline.project import PROJECT_ROOT
@@ -33,10 +33,27 @@ def _one_line(completed: subprocess.CompletedProcess[str] | tuple[int, str], say
     assert len(lines) == 1 and says in lines[0], f"not one line saying {says!r}:\n{stderr}"
 
 
-def _run(*args: str, env: dict[str, str]) -> tuple[int, str]:
-    process = score_command(*args, env=env)
-    _, stderr = process.communicate(timeout=300)
-    return process.returncode, stderr
+_EACH = """
+import contextlib, io, json, sys
+from level3_system.cli import main
+results = []
+for args in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["score", *args])
+    results.append([code, err.getvalue()])
+print("RESULTS " + json.dumps(results))
+"""
+
+
+def _run_each(cases: list[list[str]], env: dict[str, str]) -> list[tuple[int, str]]:
+    """`python -m level3_system score ARGS` for each case, in one process: (exit code, what it printed on stderr)."""
+    command = [sys.executable, "-c", _EACH, json.dumps(cases)]
+    done = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL, check=False)  # fmt: skip
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULTS ")]
+    assert done.returncode == 0 and lines, f"the cases did not run:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    return [(code, stderr) for code, stderr in json.loads(lines[-1].removeprefix("RESULTS "))]
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +81,9 @@ def test_mistakes_are_one_line_and_change_nothing(champion: Any, few_customers: 
         ((str(few_customers), str(tmp_path / "out"), "--version", "99"), "version 99"),
         ((str(no_column), str(tmp_path / "out")), "missing required column(s): tenure"),
     ]
-    for args, says in cases:
-        _one_line(_run(*args, env=env), says)
+    # One interpreter for all seven (each would pay ~5 s of imports), as `make score` calls the same main().
+    for (_, says), outcome in zip(cases, _run_each([list(args) for args, _ in cases], env=env), strict=True):
+        _one_line(outcome, says)
     after = tree_snapshot(tmp_path)
     after.pop("no_tenure.csv"), after.pop("notes.txt")
     assert after == before, "a refused command changed files"
@@ -81,8 +99,7 @@ def test_a_killed_run_leaves_the_previous_output_whole(champion: Any, raw_frame:
     env = cli_env(settings, CHURN_SCORING__PARTITION_ROWS="2000", CHURN_SCORING__LOG_ROWS_UP_TO="0",
                   CHURN_SCORING__IN_PROCESS_BELOW_ROWS="100000000")  # fmt: skip
     out = tmp_path / "out"
-    code, stderr = _run(str(source), str(out), env=env)
-    assert code == 0, stderr
+    assert run_score(settings, source, out).completed  # the flow in this process: what the command runs
     success = (out / "_SUCCESS").read_text()
     previous = tree_snapshot(out)
     # When a rerun is killed (SIGKILL: no handler runs) once it has written some partitions
@@ -102,8 +119,7 @@ def test_a_killed_run_leaves_the_previous_output_whole(champion: Any, raw_frame:
     leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
     assert leftovers and all(not (p / "_SUCCESS").exists() for p in leftovers), leftovers
     # And the next run completes and replaces it
-    code, stderr = _run(str(source), str(out), env=env)
-    assert code == 0, stderr
+    assert run_score(settings, source, out).completed
     assert json.loads((out / "_SUCCESS").read_text())["rows_in"] == len(big)
 
 
