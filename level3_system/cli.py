@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from level2_pipeline.errors import ConfigError, describe_invalid, explain
 from level3_system.settings import Level3Settings, ServingSettings, apply_environment, load_settings
+from level3_system.tracelog import details
 
 logger = logging.getLogger("level3_system")
 
@@ -147,5 +148,5 @@ def main(argv: list[str] | None = None) -> int:
         message = explain(exc)
         if message is None:
             raise
-        print(f"level 3 failed: {message}", file=sys.stderr)
+        print(f"level 3 failed: {message}{details()}", file=sys.stderr)
         return 1

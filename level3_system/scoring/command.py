@@ -8,6 +8,7 @@ from pathlib import Path
 from level2_pipeline.project import shown
 from level3_system.orchestration import start_server_if_needed, wait_for
 from level3_system.settings import Level3Settings
+from level3_system.tracelog import details
 
 
 def _warm_imports(use_dask: bool) -> None:
@@ -63,7 +64,7 @@ def score(
                  return_state=True)  # fmt: skip
     summary = state.result(raise_on_failure=False) if state.is_completed() else None
     if summary is None:
-        print(f"level 3 score failed: {state.message}", file=sys.stderr)
+        print(f"level 3 score failed: {state.message}{details()}", file=sys.stderr)
         return 1
     done = summary.success
     rate = done["rows_in"] / max(done["seconds"], 1e-9)

@@ -211,6 +211,9 @@ def apply_environment(settings: Level3Settings) -> None:
     for key, value in quiet.items():
         os.environ.setdefault(key, value)
     os.environ["PREFECT_HOME"] = str(settings.prefect_root)
+    # Tracebacks to a file, messages to the terminal (level3_system/tracelog.py).
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_CLASS", "level3_system.terminal.TerminalHandler")
+    os.environ.setdefault("LEVEL3_TRACE_LOG", str(settings.data_root / "logs" / "level3.log"))
     # Kedro would replace Prefect's console handler with level 2's plain one; level 3 only sets levels.
     os.environ["KEDRO_LOGGING_CONFIG"] = str(PROJECT_ROOT / "conf" / "logging_level3.yml")
     if settings.prefect_api_url:

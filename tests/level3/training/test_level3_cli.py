@@ -90,3 +90,47 @@ def test_summary_of_a_stopped_run_lists_the_failures() -> None:
     assert "raw          86/87 expectations FAILED" in text, text
     assert "- ExpectColumnValuesToBeInSet(contract): 3 unexpected" in text
     assert "registry was not touched" in text
+
+
+def test_tracebacks_go_to_the_trace_log_and_the_terminal_gets_the_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The console handler Prefect is given (settings.apply_environment) prints an exception's message only and
+    appends its traceback to the trace log, which the command's last line then names."""
+    import io
+    import logging
+
+    from level3_system import tracelog
+    from level3_system.terminal import TerminalHandler
+
+    log = tmp_path / "logs" / "level3.log"
+    monkeypatch.setenv(tracelog.TRACE_LOG_VARIABLE, str(log))
+    monkeypatch.setattr(tracelog, "_written", [])
+    terminal = io.StringIO()
+    handler = TerminalHandler(stream=terminal)
+    logger = logging.getLogger("test.tracelog")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise ValueError("raw data is missing required column(s): tenure")
+        except ValueError:
+            logger.exception("Task run failed with exception")
+    finally:
+        logger.removeHandler(handler)
+
+    shown = terminal.getvalue()
+    assert "Task run failed with exception" in shown and "Traceback" not in shown, shown
+    written = log.read_text()
+    assert "Traceback (most recent call last)" in written and "missing required column(s): tenure" in written
+    assert tracelog.details() == f" (traceback in {log})"
+
+
+def test_apply_environment_gives_prefect_the_terminal_handler(tmp_path: Path) -> None:
+    code = (
+        "from level3_system.settings import load_settings, apply_environment; apply_environment(load_settings()); "
+        "import logging, prefect.main; print(type(logging.getLogger().handlers[0]).__name__)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "PREFECT_LOGGING", "LEVEL3_"))}
+    env["CHURN_DATA_DIR"], env["MLFLOW_TRACKING_URI"] = str(tmp_path), f"sqlite:///{tmp_path / 'mlflow.db'}"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "TerminalHandler", done.stderr[-2000:]
