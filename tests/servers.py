@@ -77,3 +77,117 @@ def http_ok(url: str) -> Callable[[], bool]:
             return False
 
     return ok
+
+
+# --- PostgreSQL, an MLflow server on it, a Prefect server on it (the production path, tests/level3/servers/) ---
+
+POSTGRES_BIN = Path(os.environ.get("CHURN_TEST_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+DATABASES = ("mlflow", "prefect", "prediction_log")
+
+
+def postgres_missing() -> str | None:
+    """Why the PostgreSQL tests cannot run here (one line saying what to install), or None."""
+    for binary in ("initdb", "postgres", "pg_isready"):
+        if not (POSTGRES_BIN / binary).is_file():
+            return (
+                f"no PostgreSQL server binaries in {POSTGRES_BIN} (apt-get install postgresql-15, or set "
+                "CHURN_TEST_POSTGRES_BIN to the folder of initdb/postgres)"
+            )
+    return None
+
+
+@dataclass
+class Postgres:
+    server: Server
+    port: int
+    home: Path  # the cluster's folder, removed by stop()
+
+    def stop(self) -> None:
+        import shutil
+
+        self.server.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def url(self, database: str, driver: str = "postgresql") -> str:
+        return f"{driver}://churn:churn@127.0.0.1:{self.port}/{database}"
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root (CI here), run it as the `postgres` user of the package."""
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", *command]
+
+
+def start_postgres(folder: Path) -> Postgres:
+    """A fresh cluster in `folder` (trust auth on 127.0.0.1 only, fsync off: a test database), with the three
+    databases and a `churn` role owning them."""
+    import shutil
+    import tempfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    # The cluster lives outside pytest's folder (mode 700, root's): the server user must reach it.
+    home = Path(tempfile.mkdtemp(prefix="churn-test-pg-"))
+    (folder / "cluster").write_text(str(home))
+    data = home / "pgdata"
+    if os.geteuid() == 0:
+        shutil.chown(home, "postgres", "postgres")
+    env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8"}
+    init = _as_server_user([str(POSTGRES_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E",
+                            "UTF8", "--no-sync"])  # fmt: skip
+    done = subprocess.run(init, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise AssertionError(f"initdb failed: {done.stderr[-2000:]}")
+    port = free_port()
+    options = ["-c", "listen_addresses=127.0.0.1", "-c", f"port={port}", "-c", f"unix_socket_directories={home}",
+               "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+               "-c", "max_connections=200"]  # fmt: skip
+    server = start("postgres", _as_server_user([str(POSTGRES_BIN / "postgres"), "-D", str(data), *options]), env,
+                   folder / "logs")  # fmt: skip
+    ready = [str(POSTGRES_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"]
+    wait_until(server, lambda: subprocess.run(ready, check=False).returncode == 0, 60, "accepting connections")
+    import psycopg2
+
+    connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE churn LOGIN PASSWORD 'churn'")
+        for database in DATABASES:
+            cursor.execute(f"CREATE DATABASE {database} OWNER churn")
+    connection.close()
+    return Postgres(server, port, home)
+
+
+def start_mlflow_server(postgres: Postgres, folder: Path, env: dict[str, str]) -> tuple[Server, str]:
+    """`mlflow server` with its backend store in PostgreSQL, serving artifacts from `folder`; returns its URL."""
+    import sys
+
+    port = free_port()
+    mlflow = str(Path(sys.executable).parent / "mlflow")
+    command = [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+               "--backend-store-uri", postgres.url("mlflow", "postgresql+psycopg2"), "--serve-artifacts",
+               "--artifacts-destination", str(folder / "artifacts")]  # fmt: skip
+    server = start("mlflow", command, env, folder)
+    url = f"http://127.0.0.1:{port}"
+    wait_until(server, http_ok(f"{url}/health"), 120, "/health")
+    return server, url
+
+
+def start_prefect_server(postgres: Postgres, folder: Path, env: dict[str, str]) -> tuple[Server, str]:
+    """`prefect server start` with its database in PostgreSQL (asyncpg); returns its API URL."""
+    import sys
+
+    port = free_port()
+    prefect = str(Path(sys.executable).parent / "prefect")
+    server_env = {
+        **env,
+        "PREFECT_HOME": str(folder / "home"),
+        "PREFECT_API_DATABASE_CONNECTION_URL": postgres.url("prefect", "postgresql+asyncpg"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+    }
+    command = [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-services"]
+    server = start("prefect", command, server_env, folder)
+    url = f"http://127.0.0.1:{port}/api"
+    wait_until(server, http_ok(f"{url}/health"), 120, "/api/health")
+    return server, url
