@@ -113,8 +113,11 @@ wheelhouse: env ## wheels of every locked dependency and of uv, to install on a 
 		-r wheelhouse/requirements.txt hatchling editables "uv==$$($(UV) --version | cut -d' ' -f2)"
 	@echo "wheelhouse/: $$(ls wheelhouse/*.whl | wc -l) wheels, $$(du -sh wheelhouse | cut -f1); offline install: docs/wheelhouse.md"
 
-test: lint ## lint, then run the whole test suite
-	@$(PY) -m pytest
+# Two processes by default (pytest-xdist; a test file stays in one): the suite waits on servers and subprocesses
+# as much as it computes. TEST_WORKERS=0 runs it in one process; `pytest -m servers` runs the real-server tests.
+TEST_WORKERS ?= 2
+test: lint ## lint, then run the whole test suite (real PostgreSQL, MLflow and Prefect servers included)
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: env ## ruff: lint and format check
 	@$(UV) run --frozen --no-sync ruff check .
