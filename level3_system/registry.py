@@ -141,6 +141,11 @@ def register(settings: Level3Settings, model_uri: str, run_id: str, model_id: st
         version = str(created.version)
     else:
         logger.info("version %s was already registered from run %s: reused", version, run_id)
+    # Why the version exists, on the version itself (the registry's UI lists version tags, not run tags).
+    run_tags = mlflow_client.get_run(run_id).data.tags
+    for key in ("trigger", "monitoring_run_id"):
+        if key in run_tags:
+            mlflow_client.set_model_version_tag(name, version, key, run_tags[key])
     mlflow_client.set_registered_model_alias(name, CHALLENGER, version)
     return version
 

@@ -187,6 +187,7 @@ def test_a_monitor_alert_starts_a_training_that_says_why(loop: Loop, raw_frame: 
     assert tags["trigger"] == "drift" and tags["monitoring_run_id"] == latest["mlflow_run_id"], tags
     assert int(tags["feedback.rows"]) == 800, "the training did not learn from the outcomes that arrived"
     assert version.tags.get("promotion"), "no decision recorded on the version"
+    assert (version.tags.get("trigger"), version.tags.get("monitoring_run_id")) == ("drift", latest["mlflow_run_id"])
 
 
 def load_settings_contract() -> Any:

@@ -133,6 +133,7 @@ def test_training_registers_and_promotes_in_the_mlflow_server(platform: Platform
     assert {alias: str(v) for alias, v in model.aliases.items()} == {"champion": "1"}, model.aliases
     run = client.get_run(client.get_model_version(MODEL, "1").run_id)
     assert run.data.metrics["roc_auc"] > 0.8 and run.data.tags.get("trigger") == "manual", run.data.tags
+    assert client.get_model_version(MODEL, "1").tags.get("trigger") == "manual", "the version does not say why"
     # the backend store is the PostgreSQL database, not a file beside the server
     import psycopg2
 
