@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from level2_pipeline.errors import ConfigError, describe_invalid, explain
+from level3_system.reachability import require_servers
 from level3_system.settings import Level3Settings, ServingSettings, apply_environment, load_settings
 from level3_system.tracelog import details
 
@@ -69,6 +70,8 @@ COMMANDS: dict[str, Command] = {
     ),
 }
 EXIT_CONFIG = 2
+# Commands that reach the configured MLflow and Prefect servers (checked first: reachability.py).
+NEEDS_SERVERS = ("train", "serve", "monitor", "feedback", "score")
 # Commands that run a Prefect flow: Prefect installs its own console format (task states, run names).
 PREFECT_COMMANDS = ("train", "monitor", "demo-loop", "score")
 
@@ -143,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"level 3 {args.command}: give {wanted} (make {args.command} {wanted})", file=sys.stderr)
         return EXIT_CONFIG
     try:
+        if args.command in NEEDS_SERVERS:
+            require_servers(settings, prefect=args.command in PREFECT_COMMANDS)
         return _command(args.command)(settings, **arguments)
     except Exception as exc:
         message = explain(exc)

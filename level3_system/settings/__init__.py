@@ -8,11 +8,12 @@ strictly, so a typo in the YAML fails before a flow starts.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from level2_pipeline.errors import ConfigError, describe_invalid
@@ -95,6 +96,23 @@ class Level3Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("prefect_api_url", "CHURN_PREFECT_API_URL", "PREFECT_API_URL")
     )
     prefect_home: Path = Path(".prefect")
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _a_tracking_uri(cls, value: str | None) -> str | None:
+        scheme = re.match(r"^([A-Za-z][\w+.-]*):", value or "")
+        known = ("file", "sqlite", "postgresql", "mysql", "mssql", "http", "https", "databricks", "databricks-uc", "uc")
+        if scheme and len(scheme.group(1)) > 1 and scheme.group(1).split("+")[0].lower() not in known:
+            raise ValueError("an MLflow tracking URI: http(s)://host:port, sqlite:///file.db, postgresql+psycopg2://…")
+        return value
+
+    @field_validator("prefect_api_url")
+    @classmethod
+    def _an_api_url(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("a Prefect API URL such as http://127.0.0.1:4200/api")
+        return value
+
     data_dir: Path = Path("data")
     reports_dir: Path | None = None
     retries: int = Field(default=2, ge=0)

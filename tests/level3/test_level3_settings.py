@@ -140,3 +140,36 @@ def test_apply_environment_sets_prefect_home_and_turns_telemetry_off(tmp_path: P
     assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true", "MLflow ignores the value 1"
     assert os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
     assert os.environ["DO_NOT_TRACK"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("MLFLOW_TRACKING_URI", "garbage:/x", "MLFLOW_TRACKING_URI: expected an MLflow tracking URI"),
+        ("CHURN_TRACKING_URI", "ftp://mlflow", "CHURN_TRACKING_URI: expected an MLflow tracking URI"),
+        ("PREFECT_API_URL", "127.0.0.1:4200", "PREFECT_API_URL: expected a Prefect API URL"),
+        ("CHURN_SCORING__MEMORY_LIMIT", "lots", "CHURN_SCORING__MEMORY_LIMIT: expected a size per worker"),
+        ("CHURN_SCORING__SCHEDULER_ADDRESS", "localhost:8786", "expected a Dask scheduler's address"),
+    ],
+)
+def test_a_malformed_tool_variable_is_one_line_naming_it(variable: str, value: str, says: str) -> None:
+    from level2_pipeline.errors import ConfigError
+    from level3_system.settings import load_settings
+
+    os.environ[variable] = value
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert says in str(refused.value) and "\n" not in str(refused.value), str(refused.value)
+
+
+def test_servers_that_do_not_answer_are_one_line_before_anything_starts() -> None:
+    from level2_pipeline.errors import UserFacingError
+    from level3_system.reachability import require_servers
+
+    for settings, says in (
+        (Level3Settings(promotion=RULES, tracking_uri="http://127.0.0.1:1"), "no MLflow server answers"),
+        (Level3Settings(promotion=RULES, prefect_api_url="http://127.0.0.1:1/api"), "no Prefect server answers"),
+    ):
+        with pytest.raises(UserFacingError, match=says):
+            require_servers(settings)
+    require_servers(Level3Settings(promotion=RULES, prefect_api_url="http://127.0.0.1:1/api"), prefect=False)

@@ -1,0 +1,36 @@
+"""The servers a command needs, checked before it starts: one line naming the variable, instead of minutes of
+client retries and a traceback per retry (MLflow's HTTP client alone retries for ~2 minutes)."""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+from level2_pipeline.errors import UserFacingError
+from level3_system.settings import Level3Settings
+
+
+def _answers(url: str, timeout: float = 3.0) -> str | None:
+    """None when something accepts connections at the URL's host and port, else why not."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout).close()
+    except OSError as exc:
+        return exc.strerror or str(exc) or type(exc).__name__
+    return None
+
+
+def require_servers(settings: Level3Settings, prefect: bool = True) -> None:
+    """The configured MLflow server and (`prefect`) Prefect server answer, when they are servers, not embedded."""
+    checks = []
+    if settings.tracking_uri and settings.tracking_uri.startswith(("http://", "https://")):
+        checks.append(("MLflow server", settings.tracking_uri, "MLFLOW_TRACKING_URI / tracking_uri"))
+    if prefect and settings.prefect_api_url:
+        checks.append(("Prefect server", settings.prefect_api_url, "PREFECT_API_URL / prefect_api_url"))
+    for what, url, setting in checks:
+        why = _answers(url)
+        if why is not None:
+            raise UserFacingError(
+                f"no {what} answers at {url} ({why}): start it, or unset {setting} to use the embedded one"
+            )
