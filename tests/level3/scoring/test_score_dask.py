@@ -155,3 +155,47 @@ def test_make_score_with_a_scheduler_address_scores_on_that_cluster(
 class _Completed:
     def is_completed(self) -> bool:
         return True
+
+
+def test_a_worker_killed_mid_run_costs_time_not_rows(dask_settings: Any, tmp_path: Path) -> None:
+    """SIGKILL to a local worker while partitions are being written: Dask reruns its tasks elsewhere (the nanny
+    restarts it); each task writes its own part file, so a rerun replaces, never duplicates."""
+    import os
+    import signal
+    import threading
+
+    import psutil
+
+    from level3_system.scoring.synth import synthesize
+
+    rows = 240_000
+    source = synthesize(dask_settings, rows, tmp_path / "big").folder  # row groups of 6,000: 40 partitions
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    result: dict[str, Any] = {}
+    runner = threading.Thread(target=lambda: result.update(run=run_score(dask_settings, source, tmp_path / "out",
+                                                                          use_dask=True)))  # fmt: skip
+    runner.start()
+    killed = None
+    deadline = time.monotonic() + 180
+    while killed is None and time.monotonic() < deadline and runner.is_alive():
+        if len(list(tmp_path.glob(".out.tmp-*/predictions/*.parquet"))) >= 2:
+            workers = [p for p in me.children(recursive=True) if p.pid not in before and _is_spawned_worker(p)]
+            if workers:
+                killed = workers[0].pid
+                os.kill(killed, signal.SIGKILL)
+        time.sleep(0.05)
+    runner.join(timeout=300)
+    assert killed is not None, "the run ended before a worker could be killed (make the input larger)"
+    run = result["run"]
+    assert run.completed, f"the run did not survive a lost worker: {run.summary}"
+    predictions = run.predictions()
+    assert len(predictions) == rows and predictions["customer_id"].is_unique, "rows lost or scored twice"
+    assert run.success()["rows_in"] == rows
+
+
+def _is_spawned_worker(process: Any) -> bool:
+    try:
+        return "spawn_main" in " ".join(process.cmdline())
+    except Exception:  # gone meanwhile
+        return False
