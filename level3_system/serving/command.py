@@ -18,6 +18,16 @@ def serve(settings: Level3Settings, wait_for_champion: bool = False) -> int:
     from level3_system.registry import NoModelError, resolve
 
     serving = settings.serving
+    if serving.host not in LOOPBACK and not serving.api_key:
+        if not serving.allow_public_without_key:
+            print(
+                f"level 3 serve: refusing to bind {serving.host} without an API key (anyone who can reach it could "
+                "call /predict, /feedback and /admin/reload): set CHURN_SERVING__API_KEY, or "
+                "CHURN_SERVING__ALLOW_PUBLIC_WITHOUT_KEY=true on a network you trust",
+                file=sys.stderr,
+            )
+            return 2
+        logger.warning("WARNING: binding to %s without an API key (allow_public_without_key is set)", serving.host)
     try:
         version = resolve(settings).version
     except NoModelError as exc:
@@ -25,12 +35,6 @@ def serve(settings: Level3Settings, wait_for_champion: bool = False) -> int:
             print(f"level 3 serve: {exc}", file=sys.stderr)
             return 1
         version = "none yet: waiting for the first champion"
-    if serving.host not in LOOPBACK and not serving.api_key:
-        logger.warning(
-            "WARNING: binding to %s without an API key: anyone who can reach it can call /predict and "
-            "/admin/reload. Set CHURN_SERVING__API_KEY.",
-            serving.host,
-        )
     import uvicorn
 
     from level3_system.serving.app import create_app

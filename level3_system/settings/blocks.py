@@ -50,6 +50,8 @@ class ServingSettings(_Strict):
     model_alias: str = "champion"
     # Required on /predict* and /admin/* when set (header X-API-Key). Set it through CHURN_SERVING__API_KEY.
     api_key: str | None = None
+    # Beyond loopback without an API key the service refuses to start unless this says so (a trusted network).
+    allow_public_without_key: bool = False
     max_batch: int = Field(default=10_000, ge=1)
     max_body_bytes: int = Field(default=8_000_000, ge=1024)
     # Poll the registry and swap to a new champion every N seconds; 0 turns polling off (use /admin/reload).

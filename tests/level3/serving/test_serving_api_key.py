@@ -53,3 +53,24 @@ def test_scoring_and_admin_accept_the_key(guarded: Any, guarded_calls: list[tupl
 def test_probes_stay_open(guarded: Any, path: str) -> None:
     response = guarded.get(path)
     assert response.status_code == 200, f"{path} needs no key (probes and scrapers): {response.status_code}"
+
+
+def test_binding_beyond_loopback_without_a_key_is_refused(
+    champion: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    import uvicorn
+
+    from level3_system.serving.command import serve
+
+    monkeypatch.setattr(signal, "signal", lambda *a: None)  # serve's exit-0 handlers: not in pytest's process
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("the service started"))
+    code = serve(with_serving(champion.settings, host="0.0.0.0"))
+    error = capsys.readouterr().err.strip()
+    assert code == 2 and "refusing to bind 0.0.0.0 without an API key" in error and "\n" not in error, error
+    # explicitly allowed (a trusted network), or with a key: it starts
+    for allowed in ({"allow_public_without_key": True}, {"api_key": "s3cret"}):
+        started: list[Any] = []
+        monkeypatch.setattr(uvicorn, "run", lambda *a, _started=started, **k: _started.append(k))
+        assert serve(with_serving(champion.settings, host="0.0.0.0", **allowed)) == 0 and started, allowed
