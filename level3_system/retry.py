@@ -56,3 +56,13 @@ def transient(task: Any, task_run: Any, state: Any) -> bool:
     except Exception as exc:  # the state's result could not be read: judge what reading it raised
         error = exc
     return isinstance(error, BaseException) and is_transient(error)
+
+
+def io_options(settings: Any) -> dict[str, Any]:
+    """`with_options(**io_options(settings))` for a task that talks to a server or store: the settings' retries,
+    on transient failures only."""
+    return {
+        "retries": settings.retries,
+        "retry_delay_seconds": settings.retry_delay_seconds,
+        "retry_condition_fn": transient,
+    }

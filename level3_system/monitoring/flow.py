@@ -27,7 +27,7 @@ from level3_system.monitoring import outputs
 from level3_system.monitoring.drift import DriftResult, compare
 from level3_system.monitoring.verdict import judge, realized_performance
 from level3_system.monitoring.window import Served, read_served_window, served_version
-from level3_system.retry import transient
+from level3_system.retry import io_options
 from level3_system.settings import Level3Settings, get_settings
 
 
@@ -163,11 +163,7 @@ def monitor(settings: Level3Settings | None = None) -> MonitorSummary:
     """Drift and realized performance of the served version's recent traffic, and whether to raise an alert."""
     settings = settings or get_settings()
     started = time.perf_counter()
-    io = {
-        "retries": settings.retries,
-        "retry_delay_seconds": settings.retry_delay_seconds,
-        "retry_condition_fn": transient,
-    }
+    io = io_options(settings)
     served = resolve.with_options(**io)(settings)
     current = window.with_options(**io)(settings, served)
     found = drift(settings, served, current)

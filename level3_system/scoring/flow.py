@@ -22,7 +22,7 @@ from prefect.states import Failed, State
 from level2_pipeline.contract import DataContractError
 from level2_pipeline.errors import UserFacingError
 from level3_system import registry
-from level3_system.retry import transient
+from level3_system.retry import io_options
 from level3_system.scoring import engine
 from level3_system.scoring.batch import PROBABILITY, BatchScorer
 from level3_system.scoring.inputs import Inputs, columns_of
@@ -133,11 +133,7 @@ def score(
     """Score `inputs` into `output` with one pinned version (`version`, or the `alias`'s: the serving alias)."""
     settings = settings or get_settings()
     started = time.perf_counter()
-    io = {
-        "retries": settings.retries,
-        "retry_delay_seconds": settings.retry_delay_seconds,
-        "retry_condition_fn": transient,
-    }
+    io = io_options(settings)
     clock = _Clock()
     pinned = resolve.with_options(**io)(settings, version, alias)
     scorer = load(settings, pinned)

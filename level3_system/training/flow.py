@@ -33,7 +33,7 @@ from prefect.states import Failed
 from level2_pipeline import ingestion
 from level2_pipeline.contract import DataContract
 from level3_system import promotion, registry
-from level3_system.retry import transient
+from level3_system.retry import io_options
 from level3_system.settings import Level3Settings, get_settings
 from level3_system.training.compose import TrainingOutcome, judge, run_level2, training_outcome
 from level3_system.training.feedback import Feedback, augmented, collect, read_labelled
@@ -234,11 +234,7 @@ def train(settings: Level3Settings | None = None, trigger: str = "manual", alert
     if trigger not in TRIGGERS:
         raise ValueError(f"trigger must be one of {TRIGGERS}, got {trigger!r}")
     started = time.perf_counter()
-    io = {
-        "retries": settings.retries,
-        "retry_delay_seconds": settings.retry_delay_seconds,
-        "retry_condition_fn": transient,
-    }
+    io = io_options(settings)
     monitoring_run = str((alert or {}).get("monitoring_run_id") or "") or None
     summary = TrainSummary(
         status="stopped",
