@@ -78,15 +78,18 @@ def experiment_id(settings: Level3Settings, name: str | None = None) -> str:
 
 
 def version_by_alias(settings: Level3Settings, alias: str | None = None) -> Any | None:
-    """The version behind an alias (the serving alias by default), or None."""
+    """The version behind an alias (the serving alias by default), or None when there is none. A registry that
+    cannot be reached raises: it is not "no model" (a service would report unready, a command "run make level3")."""
     from mlflow.exceptions import MlflowException
 
     try:
         return client(settings).get_model_version_by_alias(
             settings.registered_model, alias or settings.serving.model_alias
         )
-    except MlflowException:
-        return None
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            return None
+        raise
 
 
 def champion(settings: Level3Settings) -> Any | None:

@@ -62,7 +62,16 @@ def create_app(settings: Level3Settings | None = None, *, from_conf: FromConf | 
     metrics.registry.register(MonitoringCollector(folder(settings.reports) / LATEST))
 
     def reload() -> tuple[str | None, LoadedModel]:
-        previous, model = store.reload()
+        """Every attempt is counted by outcome on /metrics: a failure keeps the current model (and /ready)."""
+        try:
+            previous, model = store.reload()
+        except NoModelError:
+            metrics.reloads.labels("no_model").inc()
+            raise
+        except Exception:
+            metrics.reloads.labels("failed").inc()
+            raise
+        metrics.reloads.labels("swapped" if previous != model.version else "unchanged").inc()
         metrics.model_version.set(float(model.version))
         return previous, model
 

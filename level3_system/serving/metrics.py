@@ -52,6 +52,10 @@ class Metrics:
         self.model_version = Gauge(
             "churn_model_version", "Registry version of the model being served", registry=self.registry
         )
+        # swapped | unchanged | no_model | failed (the registry unreachable, a version that does not load)
+        self.reloads = Counter(
+            "churn_model_reloads", "Reloads of the served alias by outcome", ["outcome"], registry=self.registry
+        )
 
 
 class PredictionLogCollector(Collector):

@@ -1,0 +1,92 @@
+"""The registry goes away while the service follows the champion: it keeps serving the version it has, stays
+ready, counts each failed reload on /metrics, and swaps once the registry is back and the alias has moved.
+
+A real `mlflow server` on 127.0.0.1 in front of a two-version registry (v1 champion, v2 registered), the service
+polling it every 0.3 s; the server is stopped, v2 is promoted meanwhile (in the store itself), the server is
+started again on the same port.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from level3_support import TwoVersions
+from servers import Server, free_port, http_ok, start, wait_until
+from support import QUIET_ENV
+
+pytestmark = pytest.mark.servers
+
+
+def _mlflow_server(backend: str, port: int, folder: Path) -> Server:
+    import os
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}, **QUIET_ENV}
+    mlflow = str(Path(sys.executable).parent / "mlflow")
+    server = start("mlflow", [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                              "--backend-store-uri", backend], env, folder)  # fmt: skip
+    wait_until(server, http_ok(f"http://127.0.0.1:{port}/health"), 120, "/health")
+    return server
+
+
+def _failed_reloads(client: Any) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith('churn_model_reloads_total{outcome="failed"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_the_service_rides_out_a_registry_outage(
+    make_two_versions: Callable[[str], TwoVersions], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+    from level3_support import with_serving
+
+    from level3_system.serving.app import create_app
+
+    versions = make_two_versions("registry_outage")
+    port = free_port()
+    server = _mlflow_server(versions.settings.resolved_tracking_uri, port, tmp_path / "first")
+    # The service reaches the registry through the server only; MLflow's client fails fast (no retries here)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+    served = with_serving(versions.settings, reload_interval_seconds=0.3).model_copy(
+        update={"tracking_uri": f"http://127.0.0.1:{port}"}
+    )
+    body = served_example(served)
+    try:
+        with TestClient(create_app(served)) as client:
+            assert client.get("/model").json()["version"] == "1"
+            # When the registry goes away
+            server.stop()
+            deadline = time.monotonic() + 60
+            while _failed_reloads(client) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            # Then the service still answers with what it has, and says the reloads failed
+            assert _failed_reloads(client) >= 2, client.get("/metrics").text[-1500:]
+            assert client.get("/ready").status_code == 200
+            answer = client.post("/predict", json=body)
+            assert answer.status_code == 200 and answer.json()["model_version"] == "1", answer.text
+            manual = client.post("/admin/reload")
+            assert manual.status_code == 503 and "still serving version 1" in manual.text, manual.text
+            # And once the registry is back with the alias moved, it swaps by itself
+            versions.promote_second()
+            server = _mlflow_server(versions.settings.resolved_tracking_uri, port, tmp_path / "second")
+            deadline = time.monotonic() + 60
+            while client.get("/model").json()["version"] != "2" and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert client.get("/model").json()["version"] == "2", "the service did not swap once the registry returned"
+            assert client.post("/predict", json=body).json()["model_version"] == "2"
+    finally:
+        server.stop()
+
+
+def served_example(settings: Any) -> dict[str, Any]:
+    from level2_pipeline.config import load_contract
+    from level3_system.serving.schemas import example_customer
+
+    return example_customer(load_contract(settings.kedro_env))
