@@ -21,7 +21,6 @@ from servers import Server, free_port, http_ok, start, wait_until
 from support import QUIET_ENV
 
 
-
 def _mlflow_server(backend: str, port: int, folder: Path) -> Server:
     import os
 
