@@ -22,6 +22,9 @@ router = APIRouter(tags=["feedback"])
 SHOWN_IDS = 20
 
 
+FLUSH_WAIT_SECONDS = 5.0  # the longest /feedback waits for queued predictions to be written
+
+
 def _outcomes(current: LoadedModel, items: list[Any]) -> list[Outcome]:
     contract = current.contract
     id_column = contract.id_column
@@ -40,7 +43,13 @@ def _record(request: Request, current: LoadedModel, items: list[Any]) -> Feedbac
     engine = request.app.state.log_engine()
     if engine is None:
         raise HTTPException(503, "the prediction log is off (prediction_log.enabled: false): no feedback can be kept")
-    result: FeedbackResult = record_feedback(engine, _outcomes(current, items), current.contract, atomic=True)
+    outcomes = _outcomes(current, items)
+    result: FeedbackResult = record_feedback(engine, outcomes, current.contract, atomic=True)
+    writer = request.app.state.prediction_log
+    if result.unknown and writer is not None and writer.flush(timeout=FLUSH_WAIT_SECONDS):
+        # An outcome may follow its prediction faster than the writer's flush interval: once what is queued is
+        # written, look again (atomic: the first attempt recorded nothing).
+        result = record_feedback(engine, outcomes, current.contract, atomic=True)
     if result.unknown:
         shown = ", ".join(result.unknown[:SHOWN_IDS]) + (" …" if len(result.unknown) > SHOWN_IDS else "")
         raise HTTPException(404, f"unknown id(s), nothing recorded: {shown}")
