@@ -10,8 +10,8 @@ from level2_pipeline.errors import UserFacingError
 from level3_system.settings import Level3Settings
 
 
-def _answers(url: str, timeout: float = 3.0) -> str | None:
-    """None when something accepts connections at the URL's host and port, else why not."""
+def unreachable(url: str, timeout: float = 3.0) -> str | None:
+    """None when something accepts connections at the URL's host and port (http(s)://, tcp://), else why not."""
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
@@ -29,7 +29,7 @@ def require_servers(settings: Level3Settings, prefect: bool = True) -> None:
     if prefect and settings.prefect_api_url:
         checks.append(("Prefect server", settings.prefect_api_url, "PREFECT_API_URL / prefect_api_url"))
     for what, url, setting in checks:
-        why = _answers(url)
+        why = unreachable(url)
         if why is not None:
             raise UserFacingError(
                 f"no {what} answers at {url} ({why}): start it, or unset {setting} to use the embedded one"

@@ -24,18 +24,15 @@ def _warm_imports(use_dask: bool) -> None:
 
 def _require_scheduler(address: str) -> None:
     """One line now rather than Dask's connect timeout (30 s) and a traceback later."""
-    import socket
-
     from level2_pipeline.errors import UserFacingError
+    from level3_system.reachability import unreachable
 
-    host, _, port = address.split("://", 1)[1].rpartition(":")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=3).close()
-    except OSError as exc:
+    why = unreachable(address)
+    if why is not None:
         raise UserFacingError(
-            f"no Dask scheduler answers at {address} ({exc.strerror or exc}): start it (dask scheduler) or set "
+            f"no Dask scheduler answers at {address} ({why}): start it (dask scheduler) or set "
             "scoring.scheduler_address to null for a local cluster"
-        ) from None
+        )
 
 
 def score(

@@ -34,6 +34,7 @@ from level3_system.settings.blocks import (
     TrafficScenario,
     TrafficSettings,
 )
+from level3_system.tracelog import TRACE_LOG_VARIABLE, trace_log_path
 
 __all__ = [
     "ContinuousTrainingSettings",
@@ -231,7 +232,7 @@ def apply_environment(settings: Level3Settings) -> None:
     os.environ["PREFECT_HOME"] = str(settings.prefect_root)
     # Tracebacks to a file, messages to the terminal (level3_system/tracelog.py).
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_CLASS", "level3_system.terminal.TerminalHandler")
-    os.environ.setdefault("LEVEL3_TRACE_LOG", str(settings.data_root / "logs" / "level3.log"))
+    os.environ.setdefault(TRACE_LOG_VARIABLE, str(trace_log_path(settings.data_root)))
     # Kedro would replace Prefect's console handler with level 2's plain one; level 3 only sets levels.
     os.environ["KEDRO_LOGGING_CONFIG"] = str(PROJECT_ROOT / "conf" / "logging_level3.yml")
     if settings.prefect_api_url:
