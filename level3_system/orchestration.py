@@ -10,6 +10,7 @@ Kedro. Its runs stay in `.prefect/`, which `make ui` shows.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import signal
 import socket
@@ -35,7 +36,11 @@ def die_with_parent() -> None:
 
 
 class TemporaryPrefectServer:
-    """A Prefect API server on a free port of 127.0.0.1, stopped when this process exits."""
+    """A Prefect API server on a free port of 127.0.0.1, stopped when this process exits.
+
+    Two commands started at once on a fresh `PREFECT_HOME` would both migrate its database, and one would fail
+    ("duplicate column name"): servers start one at a time (a `flock` on the home, held until the server answers).
+    """
 
     def __init__(self, prefect_home: Path) -> None:
         with socket.socket() as probe:
@@ -43,35 +48,57 @@ class TemporaryPrefectServer:
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/api"
         prefect_home.mkdir(parents=True, exist_ok=True)
-        self._log = (prefect_home / "server.log").open("wb")
-        command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
-        command += ["--no-services", "--no-ui", "--analytics-off", "--log-level", "ERROR"]
-        self._process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
-        )
+        self._log = (prefect_home / "server.log").open("ab")
+        self._starting = (prefect_home / ".server-start.lock").open("a")
+        self._process: subprocess.Popen[bytes] | None = None
+        if self._lock(block=False):  # else another command's server is starting: this one starts in wait_ready
+            self._start()
         os.environ["PREFECT_API_URL"] = self.url
         os.environ.setdefault("PREFECT_UI_URL", "")  # this server has no UI: no "View at" links to it in the log
         # Stopped at exit, and registered before Prefect is imported: exit handlers run last-registered first,
         # so Prefect's own (which flush logs and events to this server) run before the server goes away.
         atexit.register(self.stop)
 
+    def _lock(self, block: bool) -> bool:
+        try:
+            fcntl.flock(self._starting, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+            return True
+        except BlockingIOError:
+            return False
+
+    def _start(self) -> None:
+        command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--no-services", "--no-ui", "--analytics-off", "--log-level", "ERROR"]
+        self._process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
+        )
+
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.1)
+        try:
+            while self._process is None and time.monotonic() < deadline:
+                if self._lock(block=False):
+                    self._start()
+                else:
+                    time.sleep(0.1)
+            while self._process is not None and time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    break
+                try:
+                    with urllib.request.urlopen(f"{self.url}/health", timeout=2):
+                        return
+                except OSError:
+                    time.sleep(0.1)
+        finally:
+            fcntl.flock(self._starting, fcntl.LOCK_UN)
+            self._starting.close()
         raise UserFacingError(
             f"the temporary Prefect server did not start (see {self._log.name}); "
             "or point PREFECT_API_URL at a running server"
         )
 
     def stop(self) -> None:
-        if self._process.poll() is None:
+        if self._process is not None and self._process.poll() is None:
             os.killpg(self._process.pid, signal.SIGTERM)
             try:
                 self._process.wait(timeout=15)

@@ -153,13 +153,17 @@ def register(settings: Level3Settings, model_uri: str, run_id: str, model_id: st
     return version
 
 
-def record_decision(settings: Level3Settings, version: str, run_id: str, text: str, promote: bool) -> None:
-    """Tag the decision on the version and its run; if promoted, move `champion` in one alias update."""
+def record_decision(
+    settings: Level3Settings, version: str, run_id: str, text: str, promote: bool, judged_against: str | None = None
+) -> None:
+    """Tag the decision (and the champion it was judged against) on the version and its run; if promoted, move
+    `champion` in one alias update. The caller holds the promotion lock (`locks.py`)."""
     from mlflow.exceptions import MlflowException
 
     mlflow_client = client(settings)
     name = settings.registered_model
     mlflow_client.set_model_version_tag(name, version, "promotion", text[:TAG_MAX])
+    mlflow_client.set_model_version_tag(name, version, "judged_against", judged_against or "none")
     mlflow_client.set_tag(run_id, "promotion", text[:TAG_MAX])
     if promote:
         mlflow_client.set_registered_model_alias(name, CHAMPION, version)

@@ -7,6 +7,7 @@ from typing import Any
 
 from level2_pipeline.project import shown
 from level3_system.orchestration import start_server_if_needed, wait_for
+from level3_system.reachability import lost_server
 from level3_system.settings import Level3Settings
 from level3_system.tracelog import details
 
@@ -77,7 +78,7 @@ def train(settings: Level3Settings) -> int:
     state = train_flow(settings=settings, return_state=True)
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
-        print(f"level 3 failed: {summary}{details()}", file=sys.stderr)
+        print(f"level 3 failed: {lost_server(settings, summary) or summary}{details()}", file=sys.stderr)
         return 1
     print(format_summary(summary))
     return 1 if summary.status == "stopped" else 0

@@ -19,6 +19,8 @@ from level2_pipeline.contract import DataContract
 from level2_pipeline.params import CleanParams
 from level2_pipeline.runner import RunOutputs, run
 from level3_system import promotion, registry
+from level3_system.locks import promotion_lock
+from level3_system.promotion import Decision
 from level3_system.settings import Level3Settings
 
 LEVEL = "level3"
@@ -98,3 +100,12 @@ def judge(settings: Level3Settings, outcome: TrainingOutcome, version: str) -> p
         champion,
         recent,
     )
+
+
+def promote_version(settings: Level3Settings, outcome: TrainingOutcome, version: str, run_id: str) -> Decision:
+    """Judge the version and carry the decision out, holding the promotion lock: the champion it is judged
+    against is the one it replaces, however many trainings finish at once (`locks.py`)."""
+    with promotion_lock(settings):
+        decision = judge(settings, outcome, version)
+        registry.record_decision(settings, version, run_id, decision.text, decision.promote, decision.champion_version)
+    return decision

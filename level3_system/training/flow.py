@@ -12,8 +12,10 @@ are held out and judge both models beside the fixed holdout. A manual run with n
 Tasks are thin: the work is level 2's nodes (run through Kedro's API, never copied) and the functions of
 `validation`, `tracking`, `registry` and `promotion`. Only I/O against something that can blink (the data source,
 the tracking server) is retried, only on transient errors (`retry.transient`), and every retried step is safe to
-repeat: `track` finds the run it completed, `register` the version it created. A refused gate ends the flow
-`Failed` before any training, with the reasons as its message; the registry is not touched.
+repeat: `track` finds the run it completed, `register` the version it created. Two runs at once (a schedule and
+a drift alert) both finish: level 2's steps take turns on the data root, and promotions take turns on the
+registered model, so the champion a version is judged against is the one it replaces (`locks.py`). A refused
+gate ends the flow `Failed` before any training, with the reasons as its message; the registry is not touched.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ from prefect.states import Failed
 from level2_pipeline import ingestion
 from level2_pipeline.contract import DataContract
 from level3_system import promotion, registry
+from level3_system.locks import data_lock
 from level3_system.retry import io_options
 from level3_system.settings import Level3Settings, get_settings
-from level3_system.training.compose import TrainingOutcome, judge, run_level2, training_outcome
+from level3_system.training.compose import TrainingOutcome, promote_version, run_level2, training_outcome
 from level3_system.training.feedback import Feedback, augmented, collect, read_labelled
 from level3_system.training.model_card import publish as publish_card
 from level3_system.training.tracking import TrackedRun, log_training_run
@@ -180,8 +183,7 @@ def register_model(settings: Level3Settings, tracked: TrackedRun) -> str:
 def promote(
     settings: Level3Settings, outcome: TrainingOutcome, version: str, tracked: TrackedRun
 ) -> promotion.Decision:
-    decision = judge(settings, outcome, version)
-    registry.record_decision(settings, version, tracked.run_id, decision.text, decision.promote)
+    decision = promote_version(settings, outcome, version, tracked.run_id)
     get_run_logger().info("version %s %s", version, decision.text)
     create_markdown_artifact(
         key="promotion",
@@ -226,6 +228,27 @@ def _stopped(settings: Level3Settings, summary: TrainSummary, report: GateReport
     return Failed(message=f"{report.summary()}; stopped before training: {failures}", data=summary)
 
 
+def _learn(settings: Level3Settings, trigger: str, summary: TrainSummary) -> TrainingOutcome | GateReport:
+    """Ingest, the gates, level 2 (with the outcomes that arrived, for a retraining): the trained outcome, or the
+    report of the gate that refused."""
+    # Read conf/ once per run: the source and the contract the gates check against.
+    config = ingestion.load_config(settings.kedro_env, settings.data_root)
+    raw = ingest.with_options(**io_options(settings))(config)
+    reports = [validate_raw(settings, raw, config.contract)]
+    if reports[-1].success:
+        table = data_processing(settings)
+        reports.append(validate_model_input(settings, table, config.contract))
+    summary.validation = [r.to_dict() for r in reports]
+    if not reports[-1].success:
+        return reports[-1]
+    learns = trigger != "manual" and settings.continuous_training.use_feedback
+    feedback = validate_feedback(settings, config.contract, table) if learns else None
+    outcome = data_science(settings, raw, reports, config.contract, feedback)
+    if isinstance(outcome, GateReport):
+        summary.validation.append(outcome.to_dict())
+    return outcome
+
+
 @flow(name="train", flow_run_name=_run_name, log_prints=False)
 def train(settings: Level3Settings | None = None, trigger: str = "manual", alert: dict[str, Any] | None = None) -> Any:
     """Train, validate, track, register and maybe promote one churn model; `trigger` says why (manual, schedule,
@@ -244,22 +267,10 @@ def train(settings: Level3Settings | None = None, trigger: str = "manual", alert
         reports_dir=str(settings.reports),
     )
 
-    # Read conf/ once per run: the source and the contract the gates check against.
-    config = ingestion.load_config(settings.kedro_env, settings.data_root)
-    raw = ingest.with_options(**io)(config)
-    reports = [validate_raw(settings, raw, config.contract)]
-    if reports[-1].success:
-        table = data_processing(settings)
-        reports.append(validate_model_input(settings, table, config.contract))
-    summary.validation = [r.to_dict() for r in reports]
-    if not reports[-1].success:
-        return _stopped(settings, summary, reports[-1], started)
-
-    learns = trigger != "manual" and settings.continuous_training.use_feedback
-    feedback = validate_feedback(settings, config.contract, table) if learns else None
-    outcome = data_science(settings, raw, reports, config.contract, feedback)
+    # Level 2's files are shared by every run on this host: their steps take turns (locks.py).
+    with data_lock(settings):
+        outcome = _learn(settings, trigger, summary)
     if isinstance(outcome, GateReport):
-        summary.validation.append(outcome.to_dict())
         return _stopped(settings, summary, outcome, started)
     outcome.tags.update({"trigger": trigger, **({"monitoring_run_id": monitoring_run} if monitoring_run else {})})
     summary.validation, summary.feedback = outcome.validation, {k: v for k, v in outcome.tags.items() if "." in k}
