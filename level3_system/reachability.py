@@ -21,16 +21,38 @@ def unreachable(url: str, timeout: float = 3.0) -> str | None:
     return None
 
 
+def _servers(settings: Level3Settings, prefect: bool) -> list[tuple[str, str, str]]:
+    """(what, url, setting) of each configured server: the MLflow server, and the Prefect server (`prefect`)."""
+    found = []
+    if settings.tracking_uri and settings.tracking_uri.startswith(("http://", "https://")):
+        found.append(("MLflow server", settings.tracking_uri, "MLFLOW_TRACKING_URI / tracking_uri"))
+    if prefect and settings.prefect_api_url:
+        found.append(("Prefect server", settings.prefect_api_url, "PREFECT_API_URL / prefect_api_url"))
+    return found
+
+
 def require_servers(settings: Level3Settings, prefect: bool = True) -> None:
     """The configured MLflow server and (`prefect`) Prefect server answer, when they are servers, not embedded."""
-    checks = []
-    if settings.tracking_uri and settings.tracking_uri.startswith(("http://", "https://")):
-        checks.append(("MLflow server", settings.tracking_uri, "MLFLOW_TRACKING_URI / tracking_uri"))
-    if prefect and settings.prefect_api_url:
-        checks.append(("Prefect server", settings.prefect_api_url, "PREFECT_API_URL / prefect_api_url"))
-    for what, url, setting in checks:
+    for what, url, setting in _servers(settings, prefect):
         why = unreachable(url)
         if why is not None:
             raise UserFacingError(
                 f"no {what} answers at {url} ({why}): start it, or unset {setting} to use the embedded one"
             )
+
+
+def lost_server(settings: Level3Settings, error: object) -> str | None:
+    """A run that failed on transient I/O while a configured server is down: one line naming that server (what
+    the client's error hides under a URL and a retry count), else None."""
+    from level3_system.retry import is_transient
+
+    if not isinstance(error, BaseException) or not is_transient(error):
+        return None
+    for what, url, _ in _servers(settings, prefect=True):
+        why = unreachable(url)
+        if why is not None:
+            return (
+                f"the {what} at {url} stopped answering during the run ({why}) and was still down after "
+                f"{settings.retries} retries: start it and run again"
+            )
+    return None

@@ -15,6 +15,7 @@ from typing import Any
 from level2_pipeline.errors import UserFacingError
 from level2_pipeline.project import shown
 from level3_system.orchestration import start_server_if_needed, wait_for
+from level3_system.reachability import lost_server
 from level3_system.settings import Level3Settings
 from level3_system.tracelog import details
 
@@ -53,7 +54,7 @@ def monitor(settings: Level3Settings) -> int:
     state = monitor_flow(settings=settings, return_state=True)
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
-        print(f"level 3 monitor failed: {summary}{details()}", file=sys.stderr)
+        print(f"level 3 monitor failed: {lost_server(settings, summary) or summary}{details()}", file=sys.stderr)
         return 1
     print(format_result(summary))
     return 0

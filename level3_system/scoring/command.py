@@ -7,6 +7,7 @@ from pathlib import Path
 
 from level2_pipeline.project import shown
 from level3_system.orchestration import start_server_if_needed, wait_for
+from level3_system.reachability import lost_server, unreachable
 from level3_system.settings import Level3Settings
 from level3_system.tracelog import details
 
@@ -25,7 +26,6 @@ def _warm_imports(use_dask: bool) -> None:
 def _require_scheduler(address: str) -> None:
     """One line now rather than Dask's connect timeout (30 s) and a traceback later."""
     from level2_pipeline.errors import UserFacingError
-    from level3_system.reachability import unreachable
 
     why = unreachable(address)
     if why is not None:
@@ -61,7 +61,8 @@ def score(
                  return_state=True)  # fmt: skip
     summary = state.result(raise_on_failure=False) if state.is_completed() else None
     if summary is None:
-        print(f"level 3 score failed: {state.message}{details()}", file=sys.stderr)
+        error = state.result(raise_on_failure=False)
+        print(f"level 3 score failed: {lost_server(settings, error) or state.message}{details()}", file=sys.stderr)
         return 1
     done = summary.success
     rate = done["rows_in"] / max(done["seconds"], 1e-9)
