@@ -183,3 +183,28 @@ def test_monitor_and_score_report_on_the_servers(platform: Platform, story: dict
     assert experiment is not None, "no scoring experiment on the MLflow server"
     runs = client.search_runs([experiment.experiment_id])
     assert [r.data.metrics["rows_scored"] for r in runs] == [500.0]
+
+
+def test_two_trainings_at_once_take_turns_to_promote(platform: Platform, story: dict[str, Any]) -> None:
+    """Two `train` at the same moment against the servers: both finish; the promotion lock is the Prefect server's
+    concurrency limit, so the second to promote is judged against the first's new champion, not against v1."""
+    import httpx
+    from mlflow import MlflowClient
+
+    command = [sys.executable, "-m", "level3_system", "train"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "stdin": subprocess.DEVNULL, "text": True}
+    runs = [subprocess.Popen(command, cwd=PROJECT_ROOT, env=platform.env, **pipes) for _ in range(2)]
+    outputs = [run.communicate(timeout=400) for run in runs]
+    for run, (out, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, f"a training failed ({run.returncode}):\n{out[-2000:]}\n{err[-3000:]}"
+    client = MlflowClient(platform.tracking_uri, registry_uri=platform.tracking_uri)
+    against = {str(v.version): v.tags.get("judged_against") for v in client.search_model_versions(f"name='{MODEL}'")}
+    assert sorted(against) == ["1", "2", "3"], against
+    first = next(v for v in ("2", "3") if against[v] == "1")
+    second = "3" if first == "2" else "2"
+    assert against[second] == first, f"v{second} was judged against v{against[second]}, not v{first}: {against}"
+    champion = client.get_registered_model(MODEL).aliases["champion"]
+    assert str(champion) == second, f"champion v{champion}, but v{second} (identical model) was promoted last"
+    limit = httpx.get(f"{platform.prefect_api}/v2/concurrency_limits/promotion-{MODEL}", timeout=30)
+    assert limit.status_code == 200 and limit.json()["limit"] == 1, limit.text
+    assert limit.json()["active_slots"] == 0, f"a promotion still holds the lock: {limit.json()}"
