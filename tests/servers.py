@@ -13,7 +13,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from support import PROJECT_ROOT
@@ -101,6 +101,18 @@ class Postgres:
     server: Server
     port: int
     home: Path  # the cluster's folder, removed by stop()
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def crash(self) -> None:
+        """Kill the server and its backends at once (SIGKILL: a crash, not a shutdown); the cluster stays."""
+        os.killpg(self.server.process.pid, signal.SIGKILL)
+        self.server.process.wait(timeout=10)
+
+    def start_again(self) -> None:
+        """The same cluster on the same port, after `crash` (it recovers from its write-ahead log)."""
+        self.server = start("postgres", self.command, self.env, self.server.log.parent / "again")
+        _wait_ready(self.server, self.port)
 
     def stop(self) -> None:
         import shutil
@@ -121,7 +133,8 @@ def _as_server_user(command: list[str]) -> list[str]:
 
 def start_postgres(folder: Path) -> Postgres:
     """A fresh cluster in `folder` (trust auth on 127.0.0.1 only, fsync off: a test database), with the three
-    databases and a `churn` role owning them."""
+    databases and a `churn` role owning them. Commits stay synchronous: with fsync off they cost nothing, and a
+    killed server (`Postgres.crash`) keeps every transaction it acknowledged, as a production one does."""
     import shutil
     import tempfile
 
@@ -140,12 +153,11 @@ def start_postgres(folder: Path) -> Postgres:
         raise AssertionError(f"initdb failed: {done.stderr[-2000:]}")
     port = free_port()
     options = ["-c", "listen_addresses=127.0.0.1", "-c", f"port={port}", "-c", f"unix_socket_directories={home}",
-               "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+               "-c", "fsync=off", "-c", "full_page_writes=off",
                "-c", "max_connections=200"]  # fmt: skip
-    server = start("postgres", _as_server_user([str(POSTGRES_BIN / "postgres"), "-D", str(data), *options]), env,
-                   folder / "logs")  # fmt: skip
-    ready = [str(POSTGRES_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"]
-    wait_until(server, lambda: subprocess.run(ready, check=False).returncode == 0, 60, "accepting connections")
+    command = _as_server_user([str(POSTGRES_BIN / "postgres"), "-D", str(data), *options])
+    server = start("postgres", command, env, folder / "logs")
+    _wait_ready(server, port)
     import psycopg2
 
     connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
@@ -155,7 +167,12 @@ def start_postgres(folder: Path) -> Postgres:
         for database in DATABASES:
             cursor.execute(f"CREATE DATABASE {database} OWNER churn")
     connection.close()
-    return Postgres(server, port, home)
+    return Postgres(server, port, home, command, env)
+
+
+def _wait_ready(server: Server, port: int) -> None:
+    ready = [str(POSTGRES_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"]
+    wait_until(server, lambda: subprocess.run(ready, check=False).returncode == 0, 60, "accepting connections")
 
 
 def start_mlflow_server(postgres: Postgres, folder: Path, env: dict[str, str]) -> tuple[Server, str]:

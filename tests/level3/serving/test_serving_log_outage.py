@@ -1,0 +1,130 @@
+"""The prediction-log database crashes and comes back while the service is under load: no request fails, the rows
+wait in the writer's queue and are written once PostgreSQL is back; past the queue's bound rows are dropped and
+counted on /metrics, never lost silently.
+
+A real PostgreSQL 15 on 127.0.0.1 (killed with SIGKILL, started again on the same port: it recovers from its
+write-ahead log); four client threads post /predict throughout.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers import Postgres, postgres_missing, start_postgres
+
+pytestmark = [pytest.mark.servers]
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    missing = postgres_missing()
+    if missing:
+        if os.environ.get("CHURN_TEST_REQUIRE_SERVERS"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    server = start_postgres(tmp_path_factory.mktemp("log_outage"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _samples(client: Any) -> dict[str, float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = client.get("/metrics").text
+    return {s.name: float(s.value) for f in text_string_to_metric_families(text) for s in f.samples}
+
+
+def _rows(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from level3_system.prediction_log.schema import create_engine, ensure_schema, predictions
+
+    engine = create_engine(url)
+    ensure_schema(engine)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(predictions)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def _under_load(client: Any, bodies: list[dict[str, Any]], stop: threading.Event) -> tuple[list[int], list[Any]]:
+    statuses: list[int] = []
+    threads = []
+
+    def fire(worker: int) -> None:
+        i = worker
+        while not stop.is_set():
+            statuses.append(client.post("/predict", json=bodies[i % len(bodies)]).status_code)
+            i += 4
+            time.sleep(0.005)
+
+    for worker in range(4):
+        threads.append(threading.Thread(target=fire, args=(worker,)))
+        threads[-1].start()
+    return statuses, threads
+
+
+def _outage(postgres: Postgres, client: Any, bodies: list[dict[str, Any]], down_seconds: float) -> list[int]:
+    """Load for 1 s, the database down for `down_seconds` under load, back, 1 s more; the statuses answered."""
+    stop = threading.Event()
+    statuses, threads = _under_load(client, bodies, stop)
+    try:
+        time.sleep(1.0)
+        postgres.crash()
+        time.sleep(down_seconds)
+        postgres.start_again()
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    return statuses
+
+
+def _drained(client: Any, timeout: float = 60) -> dict[str, float]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        samples = _samples(client)
+        if samples["churn_prediction_log_rows_queued"] == 0:
+            return samples
+        time.sleep(0.2)
+    raise AssertionError(f"the writer did not drain its queue after the database came back: {_samples(client)}")
+
+
+@pytest.mark.parametrize("queue_rows", [100_000, 50], ids=["buffered", "bound-hit"])
+def test_a_log_database_restart_under_load_fails_no_request(
+    postgres: Postgres, champion: Any, holdout_bodies: list[dict[str, Any]], queue_rows: int, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from level3_system.serving.app import create_app
+    from level3_system.settings import PredictionLogSettings
+
+    url = postgres.url("prediction_log", "postgresql+psycopg2")
+    before = _rows(url)
+    log = PredictionLogSettings(url=url, flush_seconds=0.05, queue_rows=queue_rows)
+    with TestClient(create_app(champion.settings.model_copy(update={"prediction_log": log}))) as client:
+        statuses = _outage(postgres, client, holdout_bodies, down_seconds=3.0)
+        samples = _drained(client)
+        # Then no request failed for the log's sake
+        assert statuses and set(statuses) == {200}, f"answers during the outage: {sorted(set(statuses))}"
+        written = samples["churn_prediction_log_rows_written_total"]
+        dropped = samples["churn_prediction_log_rows_dropped_total"]
+        assert samples["churn_prediction_log_write_errors_total"] >= 1, "the outage was never noticed"
+    # And every accepted row is in the database or counted as dropped
+    logged = _rows(url) - before
+    assert logged == written, f"{logged} rows in the database, the writer says {written:.0f}"
+    assert logged + dropped == len(statuses), f"{logged} written + {dropped:.0f} dropped ≠ {len(statuses)} accepted"
+    if queue_rows == 50:
+        assert dropped > 0, "the bound was never hit: the outage was too short for this test"
+    else:
+        assert dropped == 0, f"{dropped:.0f} rows dropped with a queue of {queue_rows}"
