@@ -29,7 +29,7 @@ export ORT_DISABLE_TELEMETRY := 1
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 export GIT_OPTIONAL_LOCKS := 0
 
-.PHONY: help env data level1 level2 level3 validate serve monitor feedback traffic platform demo-loop score synth compare diff maturity wheelhouse test lint viz ui bench bench-scoring clean
+.PHONY: help env data level1 level2 level3 validate serve monitor feedback traffic platform demo-loop score synth compare diff maturity wheelhouse test lint viz ui bench bench-scoring soak clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -119,9 +119,15 @@ TEST_WORKERS ?= 2
 test: lint ## lint, then run the whole test suite (real PostgreSQL, MLflow and Prefect servers included)
 	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-lint: env ## ruff: lint and format check
+# Offline, a few seconds: every linter's binary comes from its wheel (pyproject's dev group); the Compose schema is
+# vendored (deploy/schemas/README.md). deploy/check.py checks what the schema cannot (references, ports, secrets).
+lint: env ## ruff, hadolint (Dockerfile), compose.yaml against the Compose schema, actionlint (.github/workflows)
 	@$(UV) run --frozen --no-sync ruff check .
 	@$(UV) run --frozen --no-sync ruff format --check .
+	@$(UV) run --frozen --no-sync hadolint Dockerfile
+	@$(UV) run --frozen --no-sync check-jsonschema --schemafile deploy/schemas/compose-spec.json compose.yaml
+	@$(PY) deploy/check.py
+	@$(UV) run --frozen --no-sync actionlint
 
 viz: env ## build a static kedro-viz site into data/08_reporting/level2/viz
 	@$(PY) -m level2_pipeline.viz
@@ -134,6 +140,10 @@ bench: data ## time the levels, the service (vs mlflow models serve, log on vs o
 # ROWS="1000000 10000000" CONFIGS="loop dask-1 dask-2 address" DATA=folder (keeps the synthetic inputs for next time).
 bench-scoring: data ## batch scoring at 1 M and 10 M rows: in-process loop vs Dask 1 and 2 workers vs scheduler + workers
 	@$(PY) -m benchmarks.bench_scoring $(if $(ROWS),--rows $(ROWS)) $(if $(CONFIGS),--configs $(CONFIGS)) $(if $(DATA),--data $(DATA))
+
+# DURATION=600 for a longer soak; CLIENTS=, PROMOTE_EVERY= likewise. Its stores are temporary: the project's are untouched.
+soak: data ## 60 s of load on the service while versions are promoted and reloaded, feedback posted, the monitor run
+	@$(PY) -m benchmarks.soak $(if $(DURATION),--seconds $(DURATION)) $(if $(CLIENTS),--clients $(CLIENTS)) $(if $(PROMOTE_EVERY),--promote-every $(PROMOTE_EVERY))
 
 clean: ## remove generated data, the MLflow/Prefect stores and the environment (keeps data/01_raw)
 	@find data -mindepth 1 -maxdepth 1 ! -name 01_raw ! -name .gitkeep -exec rm -rf {} + 2>/dev/null || true

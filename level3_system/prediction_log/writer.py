@@ -36,7 +36,7 @@ _SQLITE_VALUES = {
 SQLITE_INSERT = (
     f"INSERT INTO predictions ({', '.join(COLUMNS)}) SELECT "
     + ", ".join(_SQLITE_VALUES.get(name, f"json_extract(value, '$.{name}')") for name in COLUMNS)
-    + " FROM json_each(?)"
+    + " FROM json_each(?) WHERE true ON CONFLICT (request_id) DO NOTHING"  # WHERE: SQLite's upsert-after-SELECT rule
 )
 _PG_TYPES = {
     "scored_at": "timestamptz",
@@ -48,7 +48,7 @@ _PG_TYPES = {
 _PG_RECORD = ", ".join(f"{name} {_PG_TYPES.get(name, 'text')}" for name in COLUMNS)
 POSTGRES_INSERT = (
     f"INSERT INTO predictions ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} "
-    f"FROM json_to_recordset(%s::json) AS r({_PG_RECORD})"
+    f"FROM json_to_recordset(%s::json) AS r({_PG_RECORD}) ON CONFLICT (request_id) DO NOTHING"
 )
 
 
@@ -123,7 +123,9 @@ class PredictionLogWriter:
                 break
         return batch
 
-    def _insert(self, batch: list[dict[str, Any]]) -> None:
+    def _insert(self, batch: list[dict[str, Any]]) -> int:
+        """Insert a batch in one statement; returns the rows inserted (a request id already logged is skipped:
+        a client that reuses its X-Request-ID must not push every batch down the row-by-row path)."""
         if self._engine is None:
             engine = self._engine_factory()
             ensure_schema(engine)
@@ -132,9 +134,10 @@ class PredictionLogWriter:
         with self._engine.begin() as connection:
             if dialect in ("sqlite", "postgresql"):
                 document = to_json(batch, inf_nan_mode="null").decode()  # a NaN is not JSON: stored as null
-                connection.exec_driver_sql(SQLITE_INSERT if dialect == "sqlite" else POSTGRES_INSERT, (document,))
-            else:  # another database: SQLAlchemy Core, row by row
-                connection.execute(predictions.insert(), batch)
+                statement = SQLITE_INSERT if dialect == "sqlite" else POSTGRES_INSERT
+                return int(connection.exec_driver_sql(statement, (document,)).rowcount)
+            connection.execute(predictions.insert(), batch)  # another database: SQLAlchemy Core, row by row
+            return len(batch)
 
     def _reachable(self) -> bool:
         """Does the database answer at all? (Then a failed batch holds a row it refuses, e.g. a reused request id.)"""
@@ -151,7 +154,7 @@ class PredictionLogWriter:
         refused = 0
         for row in batch:
             try:
-                self._insert([row])
+                refused += 1 - self._insert([row])
             except Exception:
                 refused += 1
         with self._lock:
@@ -173,7 +176,7 @@ class PredictionLogWriter:
                     continue
                 self._idle.clear()
             try:
-                self._insert(batch)
+                inserted = self._insert(batch)
             except Exception as exc:  # the database is down or slow (keep the batch, try again) or refuses a row
                 self._failed(exc)
                 if self._reachable():
@@ -188,7 +191,10 @@ class PredictionLogWriter:
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
             with self._lock:
-                self.stats.written += len(batch)
+                self.stats.written += inserted
+                self.stats.dropped += len(batch) - inserted
+            if inserted < len(batch):
+                logger.warning("prediction log: %d row(s) skipped: request id already logged", len(batch) - inserted)
             batch, backoff = [], 0.1
 
     def _pause(self, seconds: float) -> None:

@@ -121,4 +121,5 @@ def test_a_row_the_database_refuses_is_dropped_and_counted_the_others_written(tm
     stats = writer.close(timeout=30)
 
     assert (stats.written, stats.dropped) == (9, 1), stats
+    assert stats.errors == 0, "a reused request id failed the batch (and sent it down the row-by-row path)"
     assert _count(url) == 9
