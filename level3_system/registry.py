@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 TAG_MAX = 5000  # MLflow's limit on a tag value
+_FLUENT = threading.RLock()  # MLflow's fluent API reads process-wide URIs: `mlflow_at` blocks take turns
 
 
 class NoModelError(UserFacingError):
@@ -46,25 +48,27 @@ def mlflow_at(settings: Level3Settings) -> Iterator[None]:
     """MLflow's fluent API (runs, model logging and loading) aimed at the configured store for the block.
 
     What was set before (module state and the variables MLflow exports for subprocesses) is put back after.
+    The state is the process's: one block at a time (a service checks a version in a thread while another loads).
     """
     import mlflow
     import mlflow.tracking._model_registry.utils as registry_state
     import mlflow.tracking._tracking_service.utils as tracking_state
 
-    saved = tracking_state._tracking_uri, registry_state._registry_uri
-    saved_env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    uri = settings.resolved_tracking_uri
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
-        yield
-    finally:
-        tracking_state._tracking_uri, registry_state._registry_uri = saved
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with _FLUENT:
+        saved = tracking_state._tracking_uri, registry_state._registry_uri
+        saved_env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+        uri = settings.resolved_tracking_uri
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        try:
+            yield
+        finally:
+            tracking_state._tracking_uri, registry_state._registry_uri = saved
+            for name, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
 def experiment_id(settings: Level3Settings, name: str | None = None) -> str:

@@ -194,7 +194,26 @@ def read_flow() -> list[tuple[str, str]]:
     from level3_system.training import flow
 
     tasks = {name: obj.name for name, obj in vars(flow).items() if isinstance(obj, Task)}
-    return flow_calls(inspect.getsource(flow.train.fn), tasks)
+    body = textwrap.dedent(inspect.getsource(flow.train.fn))
+    # The flow's steps, also those in the module's helpers the flow calls (`_learn`: ingest → data_science),
+    # each helper's tasks where the flow calls it.
+    calls: list[tuple[str, str]] = []
+    for name, call in _calls_in_order(body, _helpers(flow) | set(tasks)):
+        if name in tasks:
+            calls.append((tasks[name], call))
+        else:
+            calls.extend(flow_calls(inspect.getsource(getattr(flow, name)), tasks))
+    return calls
+
+
+def _helpers(module: Any) -> set[str]:
+    """The plain functions defined in `module` (not imported into it)."""
+    return {n for n, o in vars(module).items() if inspect.isfunction(o) and o.__module__ == module.__name__}
+
+
+def _calls_in_order(source: str, names: set[str]) -> list[tuple[str, str]]:
+    """(Python name, call as written) of each call of one of `names` in `source`, in source order."""
+    return flow_calls(source, {name: name for name in names})
 
 
 def app_routes(app: Any) -> list[tuple[str, str, str]]:

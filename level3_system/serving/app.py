@@ -45,8 +45,8 @@ def create_app(settings: Level3Settings | None = None, *, from_conf: FromConf | 
     apply_quiet_environment()
     settings = settings or get_settings()
     conf = from_conf or _lazy(lambda: load_contract_and_clean(settings.kedro_env))
-    store = ModelStore(settings, conf)
     metrics = Metrics()
+    store = ModelStore(settings, conf, on_failed_check=lambda: metrics.reloads.labels("failed").inc())
     log = settings.prediction_log
     writer = (
         PredictionLogWriter(

@@ -25,6 +25,7 @@ import pandas as pd
 from level2_pipeline.contract import DataContract
 
 ARTIFACT_PATH = "fast_path/model.onnx"
+LINEAR_PATH = "fast_path/linear.json"  # the folded weights and their proof, logged at training
 MAX_DIFFERENCE = 1e-6  # ONNX computes in float32: measured ~1.4e-7 on this pipeline (the linear fold: ~1e-15)
 _OUTPUT = "probabilities"
 
@@ -128,6 +129,15 @@ class LinearScorer:
             at += len(categories)
         return cls(bias, dict(zip(numeric_columns, numeric_weights.tolist(), strict=True)), categorical)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"bias": self.bias, "numeric": dict(self._numeric), "categorical": dict(self._categorical)}
+
+    @classmethod
+    def from_dict(cls, weights: Mapping[str, Any]) -> LinearScorer:
+        return cls(
+            float(weights["bias"]), dict(weights["numeric"]), {k: dict(v) for k, v in weights["categorical"].items()}
+        )
+
     def predict_one(self, customer: Mapping[str, Any]) -> float:
         z = self.bias
         for name, weight in self._numeric:
@@ -180,3 +190,19 @@ def contract_sample(contract: DataContract, rows: int = 512, seed: int = 0) -> p
             values = rng.uniform(low, high, size=rows)
             sample[name] = np.round(values).astype(np.int64) if column.dtype == "int" else values
     return pd.DataFrame(sample)
+
+
+def disagreement(model: Any, scorer: Any, contract: DataContract) -> float:
+    """Largest |p_sklearn - p_fast| on the contract sample: what a fast path must keep under `MAX_DIFFERENCE`."""
+    sample = contract_sample(contract)
+    return float(np.abs(scorer.predict_many(sample) - model.predict_proba(sample)[:, 1]).max())
+
+
+def linear_proof(model: Any, contract: DataContract) -> dict[str, Any] | None:
+    """The folded weights with their proof, computed once at training and stored with the version: a service
+    starting on it serves without loading sklearn first (~4 s of imports and unpickling), and checks it after."""
+    scorer = LinearScorer.from_pipeline(model)
+    if scorer is None:
+        return None
+    return {"max_difference": disagreement(model, scorer, contract), "checked_on": "contract_sample(512, seed=0)",
+            "weights": scorer.to_dict()}  # fmt: skip

@@ -76,11 +76,16 @@ def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _log_fast_path(outcome: TrainingOutcome) -> None:
-    """Log the ONNX export beside the model, with its largest difference from sklearn on the holdout."""
+    """Log the fast paths beside the model: the linear fold with its proof (`fastpath.linear_proof`) when the
+    pipeline has that shape, and the ONNX export with its largest difference from sklearn on the holdout."""
     import mlflow
 
-    from level3_system.serving.fastpath import ARTIFACT_PATH, OnnxScorer, export_onnx
+    from level3_system.serving.fastpath import ARTIFACT_PATH, LINEAR_PATH, OnnxScorer, export_onnx, linear_proof
 
+    proof = linear_proof(outcome.model, outcome.contract)
+    if proof is not None:
+        mlflow.log_dict(proof, LINEAR_PATH)
+        mlflow.log_metric("fast_path_linear_max_difference", proof["max_difference"])
     try:
         onnx_bytes = export_onnx(outcome.model, outcome.contract)
         onnx = OnnxScorer(onnx_bytes, outcome.contract).predict_many(outcome.x_test)

@@ -18,11 +18,13 @@ async def health() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/ready", responses={503: {"description": "no model loaded yet"}})
+@router.get("/ready", responses={503: {"description": "no model loaded yet, or the loaded one failed its check"}})
 async def ready(store: Store) -> JSONResponse:
-    """200 once a model is loaded, 503 before."""
+    """200 once a model is loaded, 503 before (and after a version withdrawn by its load-time check: why)."""
     current = store.current
     if current is None:
+        if store.refused:
+            return JSONResponse({"status": "refused", "reason": store.refused}, status_code=503)
         return JSONResponse({"status": "loading"}, status_code=503)
     return JSONResponse({"status": "ready", "model_version": current.version})
 
