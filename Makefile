@@ -132,8 +132,9 @@ lint: env ## ruff, hadolint (Dockerfile), compose.yaml against the Compose schem
 viz: env ## build a static kedro-viz site into data/08_reporting/level2/viz
 	@$(PY) -m level2_pipeline.viz
 
-bench: data ## time the levels, the service (vs mlflow models serve, log on vs off) and the monitor (figures, ratios)
+bench: data ## time the levels, the service's start-up and throughput (vs mlflow models serve, log on vs off) and the monitor
 	@$(PY) -m benchmarks.bench_levels
+	@$(PY) -m benchmarks.bench_startup
 	@$(PY) -m benchmarks.bench_serving
 	@$(PY) -m benchmarks.bench_monitoring
 
