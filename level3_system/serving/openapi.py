@@ -53,7 +53,9 @@ def _document(app: FastAPI, settings: Level3Settings, contract: DataContract, mo
     document = get_openapi(
         title=title_of(contract), version=app.version, description=describe(contract, settings), routes=app.routes
     )
-    _, schemas = models_json_schema([(models.customer, "validation"), (models.batch, "validation")], ref_template=REF)
+    # Every body the routes declare by name (`body_schema`): the customers' and the outcomes' models.
+    bodies = [(model, "validation") for model in (models.customer, models.batch, models.outcome, models.outcomes)]
+    _, schemas = models_json_schema(bodies, ref_template=REF)
     components = document.setdefault("components", {}).setdefault("schemas", {})
     components.update(schemas.get("$defs", {}))
     return document
