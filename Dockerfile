@@ -35,6 +35,9 @@ LABEL org.opencontainers.image.title="churn-maturity" \
       org.opencontainers.image.description="Level 3 of the churn template: service, training, monitoring, scoring" \
       org.opencontainers.image.licenses="Apache-2.0"
 ARG UID=10001
+# The commit training runs are tagged with (no .git in the image): docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD)
+ARG GIT_COMMIT=unknown
+ENV CHURN_GIT_COMMIT=${GIT_COMMIT}
 RUN groupadd --system --gid "${UID}" churn \
     && useradd --system --uid "${UID}" --gid churn --create-home --home-dir /home/churn --shell /usr/sbin/nologin churn
 WORKDIR /app

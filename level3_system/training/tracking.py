@@ -45,13 +45,16 @@ class TrackedRun:
 
 
 def git_commit() -> str:
+    """The code's commit: git's, else CHURN_GIT_COMMIT (an image has no .git: docker build --build-arg GIT_COMMIT)."""
+    import os
+
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5, check=True
         )
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return os.environ.get("CHURN_GIT_COMMIT") or "unknown"
 
 
 def pip_requirements() -> list[str]:
