@@ -7,7 +7,9 @@ import time
 
 import joblib
 import pandas as pd
+from lightgbm import LGBMClassifier
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -60,8 +62,14 @@ FILL_MISSING = {"total_charges": 0.0}  # new customers (tenure 0) have no total 
 
 TEST_SIZE = 0.2
 RANDOM_STATE = 42
+MODEL_FAMILY = "logistic_regression"  # or "hist_gradient_boosting", "lightgbm"
 C = 1.0
 MAX_ITER = 1000
+TREE_LEARNING_RATE = 0.05
+TREE_N_ESTIMATORS = 200
+TREE_MAX_LEAF_NODES = 15
+TREE_MIN_SAMPLES_LEAF = 40
+TREE_RANDOM_STATE = 42
 THRESHOLD = 0.5
 
 # %% load_raw
@@ -87,20 +95,44 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=TEST_SIZE, r
 print(f"train {len(X_train)} rows, test {len(X_test)} rows")
 
 # %% train
+if MODEL_FAMILY == "logistic_regression":
+    classifier = LogisticRegression(C=C, max_iter=MAX_ITER)
+    encoder = OneHotEncoder(handle_unknown="ignore")  # unknown categories become all-zero columns, not an error
+elif MODEL_FAMILY == "hist_gradient_boosting":
+    classifier = HistGradientBoostingClassifier(
+        learning_rate=TREE_LEARNING_RATE,
+        max_iter=TREE_N_ESTIMATORS,
+        max_leaf_nodes=TREE_MAX_LEAF_NODES,
+        min_samples_leaf=TREE_MIN_SAMPLES_LEAF,
+        early_stopping=False,
+        random_state=TREE_RANDOM_STATE,
+    )
+    encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)  # trees need dense input
+elif MODEL_FAMILY == "lightgbm":
+    classifier = LGBMClassifier(
+        learning_rate=TREE_LEARNING_RATE,
+        n_estimators=TREE_N_ESTIMATORS,
+        num_leaves=TREE_MAX_LEAF_NODES,
+        min_child_samples=TREE_MIN_SAMPLES_LEAF,
+        random_state=TREE_RANDOM_STATE,
+        n_jobs=1,
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
+    )
+    encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+else:
+    sys.exit(f"level 1 failed: unknown MODEL_FAMILY {MODEL_FAMILY!r}")
 model = Pipeline(
     [
         (
             "preprocess",
             ColumnTransformer(
-                [
-                    ("numeric", StandardScaler(), NUMERIC_FEATURES),
-                    # unknown categories become all-zero columns instead of an error
-                    ("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL_FEATURES),
-                ],
+                [("numeric", StandardScaler(), NUMERIC_FEATURES), ("categorical", encoder, CATEGORICAL_FEATURES)],
                 remainder="drop",
             ),
         ),
-        ("classifier", LogisticRegression(C=C, max_iter=MAX_ITER)),
+        ("classifier", classifier),
     ]
 )
 model.fit(X_train, y_train)

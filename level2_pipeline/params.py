@@ -6,9 +6,9 @@ them), and level 3 reuses them; a misspelt key fails fast instead of silently fa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Params(BaseModel):
@@ -31,9 +31,35 @@ class SplitParams(_Params):
     stratify: bool = True
 
 
+FAMILIES = ("logistic_regression", "hist_gradient_boosting", "lightgbm")
+ModelFamily = Literal["logistic_regression", "hist_gradient_boosting", "lightgbm"]
+
+
+class TreeParams(_Params):
+    """The gradient-boosted trees' settings, one vocabulary for scikit-learn's and LightGBM's (`make_model` maps
+    them: n_estimators → max_iter, max_leaf_nodes → num_leaves, min_samples_leaf → min_child_samples)."""
+
+    learning_rate: float = Field(gt=0, le=1)
+    n_estimators: int = Field(gt=0)
+    max_leaf_nodes: int = Field(gt=1)
+    min_samples_leaf: int = Field(gt=0)
+    random_state: int
+
+
 class ModelParams(_Params):
+    """`family` picks the estimator (make experiment compares them, ADR 0010); `C`/`max_iter` are the logistic
+    regression's, `trees` the boosted trees'. Levels 1–3 train the same family from the same values."""
+
+    family: ModelFamily = "logistic_regression"
     C: float = Field(gt=0)
     max_iter: int = Field(gt=0)
+    trees: TreeParams | None = None
+
+    @model_validator(mode="after")
+    def _trees_need_their_settings(self) -> ModelParams:
+        if self.family != "logistic_regression" and self.trees is None:
+            raise ValueError(f"model.family {self.family} needs model.trees (learning_rate, n_estimators, …)")
+        return self
 
 
 class EvaluateParams(_Params):

@@ -78,9 +78,9 @@ def run_python(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.C
     )
 
 
-def run_level1(workdir: Path) -> subprocess.CompletedProcess[str]:
+def run_level1(workdir: Path, script: Path = LEVEL1_SCRIPT) -> subprocess.CompletedProcess[str]:
     """Level 1 reads and writes relative to its working directory: `workdir/data/01_raw/telco_churn.csv`."""
-    return run_python([str(LEVEL1_SCRIPT)], cwd=workdir)
+    return run_python([str(script)], cwd=workdir)
 
 
 def stderr_lines(completed: subprocess.CompletedProcess[str]) -> list[str]:

@@ -89,8 +89,10 @@ def test_level1_parameters_equal_conf(level1_constants: dict[str, Any]) -> None:
     expected = {
         "TEST_SIZE": science["split"]["test_size"],
         "RANDOM_STATE": science["split"]["random_state"],
+        "MODEL_FAMILY": science["model"]["family"],
         "C": science["model"]["C"],
         "MAX_ITER": science["model"]["max_iter"],
+        **{f"TREE_{key.upper()}": value for key, value in science["model"]["trees"].items()},
         "THRESHOLD": science["evaluate"]["threshold"],
         "FILL_MISSING": processing["clean"]["fill_missing"],
     }
@@ -116,3 +118,34 @@ def test_level1_columns_equal_the_data_contract(level1_constants: dict[str, Any]
 
     for name in expected:
         assert actual[name] == expected[name], f"{name} in level 1 ≠ data contract (order matters): {actual[name]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", ["hist_gradient_boosting", "lightgbm"])
+def test_switching_the_model_family_keeps_the_levels_equal(
+    family: str, raw_csv: Path, tmp_path: Path, level1_constants: dict[str, Any]
+) -> None:
+    """The switch a team makes after `make experiment`: the family in conf/ and level 1's MODEL_FAMILY, changed
+    together. Both levels then train the same trees and score the holdout alike."""
+    from support import place_raw, run_level1
+
+    from level2_pipeline.runner import run
+
+    assert level1_constants["MODEL_FAMILY"] in LEVEL1_SCRIPT.read_text(), "MODEL_FAMILY is not where expected"
+    script = tmp_path / "level1" / "level1_code" / "train.py"
+    script.parent.mkdir(parents=True)
+    default = f'MODEL_FAMILY = "{level1_constants["MODEL_FAMILY"]}"'
+    script.write_text(LEVEL1_SCRIPT.read_text().replace(default, f'MODEL_FAMILY = "{family}"', 1))
+    place_raw(raw_csv, tmp_path / "level1" / "data")
+    completed = run_level1(tmp_path / "level1", script)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    level2 = tmp_path / "level2"
+    place_raw(raw_csv, level2)
+    outputs = run(["data_processing", "data_science"], data_dir=level2, runtime_params={"model": {"family": family}})
+    import json
+
+    ours = json.loads((tmp_path / "level1" / "data" / "08_reporting" / "level1" / "metrics.json").read_text())
+    theirs = outputs.load("metrics")
+    differ = {k: (ours[k], theirs[k]) for k in ours if abs(ours[k] - theirs[k]) > TOLERANCE}
+    assert not differ, f"{family}: level 1 and level 2 differ: {differ}"
+    assert 0.80 < theirs["roc_auc"] < 0.90, theirs

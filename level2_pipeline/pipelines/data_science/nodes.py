@@ -1,7 +1,8 @@
 """Data science: split, train, evaluate.
 
-The model is one scikit-learn `Pipeline(ColumnTransformer, LogisticRegression)`: the preprocessing travels
-with the estimator, so serving applies exactly what training fitted.
+The model is one scikit-learn `Pipeline(ColumnTransformer, classifier)`: the preprocessing travels with the
+estimator, so serving applies exactly what training fitted. The classifier is the configured family's
+(`model.family`: a logistic regression by default, or gradient-boosted trees).
 """
 
 from __future__ import annotations
@@ -47,16 +48,52 @@ def split(
 
 
 def make_model(data_contract: DataContract, model: ModelParams) -> Pipeline:
-    """The unfitted model. Unknown categories at predict time encode as all zeros instead of failing."""
+    """The unfitted model of the configured family, behind the same preprocessing: unknown categories at predict
+    time encode as all zeros instead of failing. The trees get the one-hot block dense (they take no sparse input)."""
+    dense = model.family != "logistic_regression"
     preprocess = ColumnTransformer(
         [
             ("numeric", StandardScaler(), data_contract.numeric_features),
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), data_contract.categorical_features),
+            (
+                "categorical",
+                OneHotEncoder(handle_unknown="ignore", **({"sparse_output": False} if dense else {})),
+                data_contract.categorical_features,
+            ),
         ],
         remainder="drop",
     )
-    classifier = LogisticRegression(C=model.C, max_iter=model.max_iter)
-    return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
+    return Pipeline([("preprocess", preprocess), ("classifier", _classifier(model))])
+
+
+def _classifier(model: ModelParams) -> Any:
+    if model.family == "logistic_regression":
+        return LogisticRegression(C=model.C, max_iter=model.max_iter)
+    trees = model.trees
+    assert trees is not None  # ModelParams requires it for a tree family
+    if model.family == "hist_gradient_boosting":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        return HistGradientBoostingClassifier(
+            learning_rate=trees.learning_rate,
+            max_iter=trees.n_estimators,
+            max_leaf_nodes=trees.max_leaf_nodes,
+            min_samples_leaf=trees.min_samples_leaf,
+            early_stopping=False,  # the same number of trees at every level and every data size
+            random_state=trees.random_state,
+        )
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(
+        learning_rate=trees.learning_rate,
+        n_estimators=trees.n_estimators,
+        num_leaves=trees.max_leaf_nodes,
+        min_child_samples=trees.min_samples_leaf,
+        random_state=trees.random_state,
+        n_jobs=1,  # one thread: the same trees on every machine (and no oversubscription beside Dask)
+        deterministic=True,
+        force_row_wise=True,
+        verbose=-1,
+    )
 
 
 def train(x_train: pd.DataFrame, y_train: pd.Series, data_contract: DataContract, model: ModelParams) -> Pipeline:
