@@ -65,15 +65,16 @@ COMMANDS: dict[str, Command] = {
     "score": Command(
         "level3_system.scoring.command:score", "score a batch", ("input", "output"), options=("version", "alias")
     ),
+    "experiment": Command("level3_system.experiment.command:experiment", "compare the model families, recommend one"),
     "synth": Command(
         "level3_system.scoring.command:synth", "write a large input", ("rows", "output"), options=("seed",)
     ),
 }
 EXIT_CONFIG = 2
 # Commands that reach the configured MLflow and Prefect servers (checked first: reachability.py).
-NEEDS_SERVERS = ("train", "serve", "monitor", "feedback", "score")
+NEEDS_SERVERS = ("train", "serve", "monitor", "feedback", "score", "experiment")
 # Commands that run a Prefect flow: Prefect installs its own console format (task states, run names).
-PREFECT_COMMANDS = ("train", "monitor", "demo-loop", "score")
+PREFECT_COMMANDS = ("train", "monitor", "demo-loop", "score", "experiment")
 
 
 def _command(name: str) -> Callable[..., int]:

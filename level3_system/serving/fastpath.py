@@ -35,11 +35,32 @@ def export_onnx(model: Any, contract: DataContract) -> bytes:
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
+    _register_lightgbm(model)
     inputs = [(name, FloatTensorType([None, 1])) for name in contract.numeric_features]
     inputs += [(name, StringTensorType([None, 1])) for name in contract.categorical_features]
     classifier = model.steps[-1][1]
-    graph = to_onnx(model, initial_types=inputs, options={id(classifier): {"zipmap": False}}, target_opset=17)
+    options = {id(classifier): {"zipmap": False}}
+    # ai.onnx.ml 3: the tree ensembles' domain as onnxruntime and onnxmltools both support it
+    graph = to_onnx(model, initial_types=inputs, options=options, target_opset={"": 17, "ai.onnx.ml": 3})
     return graph.SerializeToString()
+
+
+def _register_lightgbm(model: Any) -> None:
+    """skl2onnx converts scikit-learn's estimators; LightGBM's converter comes from onnxmltools, registered here."""
+    if type(model.steps[-1][1]).__name__ != "LGBMClassifier":
+        return
+    from lightgbm import LGBMClassifier
+    from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import calculate_linear_classifier_output_shapes
+
+    update_registered_converter(
+        LGBMClassifier,
+        "LightGbmLGBMClassifier",
+        calculate_linear_classifier_output_shapes,
+        convert_lightgbm,
+        options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+    )
 
 
 class OnnxScorer:

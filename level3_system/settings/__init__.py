@@ -23,6 +23,7 @@ from level3_system.settings.blocks import (
     DirectionalCheck,
     InvarianceCheck,
     ModelCardSettings,
+    ModelSelectionSettings,
     MonitoringSettings,
     PlatformSettings,
     PredictionLogSettings,
@@ -42,6 +43,7 @@ __all__ = [
     "InvarianceCheck",
     "Level3Settings",
     "ModelCardSettings",
+    "ModelSelectionSettings",
     "MonitoringSettings",
     "PlatformSettings",
     "PredictionLogSettings",
@@ -127,6 +129,7 @@ class Level3Settings(BaseSettings):
     continuous_training: ContinuousTrainingSettings = ContinuousTrainingSettings()
     platform: PlatformSettings = PlatformSettings()
     scoring: ScoringSettings = ScoringSettings()
+    model_selection: ModelSelectionSettings = ModelSelectionSettings(families=["logistic_regression"])
 
     @classmethod
     def settings_customise_sources(

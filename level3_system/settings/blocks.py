@@ -215,3 +215,14 @@ class ScoringSettings(_Strict):
         if value is not None and not re.fullmatch(r"(tcp|tls)://\S+:\d+", value):
             raise ValueError("a Dask scheduler's address such as tcp://127.0.0.1:8786 (or null for a local cluster)")
         return value
+
+
+class ModelSelectionSettings(_Strict):
+    """`make experiment` (level3_system/experiment/): the families compared, how, and the rule that recommends one."""
+
+    families: list[Literal["logistic_regression", "hist_gradient_boosting", "lightgbm"]] = Field(min_length=1)
+    cv_folds: int = Field(default=5, ge=2, le=20)
+    within_roc_auc: float = Field(default=0.005, ge=0, le=1)  # the fastest family this close to the best CV ROC AUC
+    latency_calls: int = Field(default=2000, ge=10)  # single-row calls timed per family (median)
+    batch_rows: int = Field(default=10_000, ge=100)
+    experiment: str = "model-selection"  # the MLflow experiment of the parent and nested runs
