@@ -20,7 +20,7 @@ def experiment(settings: Level3Settings) -> int:
 
     wait_for(server)
     from level3_system.experiment.flow import experiment as experiment_flow
-    from level3_system.experiment.report import COLUMNS, rows
+    from level3_system.experiment.report import COLUMNS, experiment_name, rows
 
     state = experiment_flow(settings=settings, return_state=True)
     summary = state.result(raise_on_failure=False)
@@ -38,5 +38,5 @@ def experiment(settings: Level3Settings) -> int:
     print(f"recommended: {summary.recommended} — {summary.why}")
     print("  (a recommendation: switch model.family in conf/ and MODEL_FAMILY in level 1 together to adopt it)")
     print(f"  table {shown(summary.reports['table'])} · chart {shown(summary.reports['chart'])} · "
-          f"MLflow run {summary.parent_run_id} ({settings.model_selection.experiment})")  # fmt: skip
+          f"MLflow run {summary.parent_run_id} ({experiment_name(settings)})")  # fmt: skip
     return 0

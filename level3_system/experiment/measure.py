@@ -161,7 +161,11 @@ def recommend(results: list[FamilyResult], within_roc_auc: float) -> tuple[str, 
     else:
         why = (
             f"{chosen.family} is within {within_roc_auc} of the best CV ROC AUC ({chosen.cv_roc_auc:.4f} against "
-            f"{best.family}'s {best.cv_roc_auc:.4f}) and scores a row {best.one_row_ms / chosen.one_row_ms:.0f}× "
+            f"{best.family}'s {best.cv_roc_auc:.4f}) and scores a row {_times(best.one_row_ms / chosen.one_row_ms)} "
             f"faster ({chosen.one_row_ms:.3f} ms against {best.one_row_ms:.3f} ms)"
         )
     return chosen.family, why
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.1f}×" if ratio < 10 else f"{ratio:,.0f}×"

@@ -77,12 +77,16 @@ def chart(summary: Any, path: Path) -> None:
     plt.close(figure)
 
 
+def experiment_name(settings: Level3Settings) -> str:
+    return settings.model_selection.experiment or f"{settings.experiment}-model-selection"
+
+
 def log_runs(settings: Level3Settings, summary: Any, files: dict[str, Path]) -> str:
     """One parent run, a nested run per family; the table, chart and results on the parent. Inside mlflow_at."""
     import mlflow
 
     rules = settings.model_selection
-    experiment_id = registry.experiment_id(settings, rules.experiment)
+    experiment_id = registry.experiment_id(settings, experiment_name(settings))
     with mlflow.start_run(experiment_id=experiment_id, run_name="model-selection") as parent:
         mlflow.log_params({"families": ",".join(rules.families), "cv_folds": rules.cv_folds,
                            "within_roc_auc": rules.within_roc_auc})  # fmt: skip

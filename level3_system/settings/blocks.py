@@ -225,4 +225,4 @@ class ModelSelectionSettings(_Strict):
     within_roc_auc: float = Field(default=0.005, ge=0, le=1)  # the fastest family this close to the best CV ROC AUC
     latency_calls: int = Field(default=2000, ge=10)  # single-row calls timed per family (median)
     batch_rows: int = Field(default=10_000, ge=100)
-    experiment: str = "model-selection"  # the MLflow experiment of the parent and nested runs
+    experiment: str | None = None  # the MLflow experiment of the runs; None: "<level3.experiment>-model-selection"
