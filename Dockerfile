@@ -34,6 +34,11 @@ FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="churn-maturity" \
       org.opencontainers.image.description="Level 3 of the churn template: service, training, monitoring, scoring" \
       org.opencontainers.image.licenses="Apache-2.0"
+# LightGBM's library links the system's OpenMP runtime (libgomp), which the slim base does not ship.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
 ARG UID=10001
 # The commit training runs are tagged with (no .git in the image): docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD)
 ARG GIT_COMMIT=unknown
