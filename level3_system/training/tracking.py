@@ -57,8 +57,23 @@ def git_commit() -> str:
         return os.environ.get("CHURN_GIT_COMMIT") or "unknown"
 
 
-def pip_requirements() -> list[str]:
-    return [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
+def pip_requirements(model: Any = None) -> list[str]:
+    extra = ("lightgbm",) if _is_lightgbm(model) else ()
+    return [f"{name}=={version(name)}" for name in (*MODEL_REQUIREMENTS, *extra)]
+
+
+def _is_lightgbm(model: Any) -> bool:
+    return type(getattr(model, "steps", [(None, None)])[-1][1]).__name__ == "LGBMClassifier"
+
+
+def trusted_types(model: Any) -> list[str] | None:
+    """The types skops must be told to trust to load this model again: LightGBM's booster is not on its list of
+    scikit-learn types. The model is the one this run just fitted, so its own types are trusted, nothing more."""
+    if not _is_lightgbm(model):
+        return None
+    import skops.io
+
+    return skops.io.get_untrusted_types(data=skops.io.dumps(model))
 
 
 def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -184,8 +199,9 @@ def _log(
             name=MODEL_ARTIFACT,
             signature=signature,
             input_example=example.head(2),
-            pip_requirements=pip_requirements(),
+            pip_requirements=pip_requirements(outcome.model),
             pyfunc_predict_fn="predict_proba",
+            skops_trusted_types=trusted_types(outcome.model),
         )
         log_trained_with(outcome.contract, outcome.clean)
         log_reference(reference_sample(outcome.model, outcome.x_train, outcome.contract, reference_rows))
