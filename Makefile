@@ -29,7 +29,7 @@ export ORT_DISABLE_TELEMETRY := 1
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 export GIT_OPTIONAL_LOCKS := 0
 
-.PHONY: help env data level1 level2 level3 validate serve monitor feedback traffic platform demo-loop score synth experiment compare diff maturity wheelhouse test lint viz ui bench bench-scoring soak clean
+.PHONY: help env data level1 level2 level3 init validate serve monitor feedback traffic platform demo-loop score synth experiment compare diff maturity wheelhouse test lint viz ui bench bench-scoring soak clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -85,6 +85,10 @@ score: env ## score a batch: make score INPUT=file|folder|glob OUTPUT=folder [VE
 
 synth: env ## a partitioned Parquet input drawn from the real data: make synth ROWS=10000000 OUTPUT=folder [SEED=n]
 	@$(LEVEL3_ENV) $(PY) -m level3_system synth $(ROWS) $(OUTPUT) $(if $(SEED),--seed $(SEED))
+
+# Infers a first conf/<ENV>/ (contract, source, cleaning, catalog, level-3 settings) and says what to review.
+init: env ## conf/<ENV>/ from a CSV: make init DATA=file.csv TARGET=column ENV=name [ID=] [POSITIVE=] [FORCE=1]
+	@$(PY) -m level3_system init "$(DATA)" "$(TARGET)" $(if $(ENV),--env "$(ENV)") $(if $(ID),--id "$(ID)") $(if $(POSITIVE),--positive "$(POSITIVE)") $(if $(FORCE),--force)
 
 experiment: env ## compare the model families (CV ROC AUC, fit time, serving latency, size) and recommend one
 	@$(LEVEL3_ENV) $(PY) -m level3_system experiment

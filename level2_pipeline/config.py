@@ -168,8 +168,8 @@ def _unknown_fill_columns(parameters: dict[str, Any]) -> list[dict[str, Any]]:
             "msg": "a column of the data contract (set clean.fill_missing to null to drop base's rules)",
             "input": name,
         }
-        for name in rules
-        if name not in columns
+        for name, fill in rules.items()
+        if name not in columns and fill is not None  # null: a base rule this environment drops
     ]
 
 

@@ -21,7 +21,10 @@ class CleanParams(_Params):
     @field_validator("fill_missing", mode="before")
     @classmethod
     def _none_is_no_rule(cls, value: Any) -> Any:
-        """`fill_missing: null` in an environment drops base's rules (environments merge key by key)."""
+        """`fill_missing: null` in an environment drops base's rules (environments merge key by key), and a rule
+        set to null drops that one rule (a fork with gaps of its own keeps none of base's)."""
+        if isinstance(value, dict):
+            return {name: fill for name, fill in value.items() if fill is not None}
         return {} if value is None else value
 
 

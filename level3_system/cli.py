@@ -12,6 +12,7 @@ platform   a persistent Prefect server, the deployments (scheduled and drift-tri
 demo-loop  the platform, baseline then shifted traffic, the alert, the triggered training, the new champion served
 score      score a CSV/Parquet file, folder or glob with one pinned version: predictions/, rejects/, _SUCCESS
 synth      write a partitioned Parquet input drawn from the real data (ROWS=, OUTPUT=)
+init       write conf/<env>/ (contract, source, cleaning, catalog, level-3 settings) inferred from a CSV file
 
 Each command imports only what it needs (`validate` never loads Prefect or MLflow). A failure the user can fix
 (bad settings, missing data, no champion) is one line on stderr and a non-zero exit, never a traceback.
@@ -68,6 +69,13 @@ COMMANDS: dict[str, Command] = {
     "experiment": Command("level3_system.experiment.command:experiment", "compare the model families, recommend one"),
     "synth": Command(
         "level3_system.scoring.command:synth", "write a large input", ("rows", "output"), options=("seed",)
+    ),
+    "init": Command(
+        "level3_system.init.command:init",
+        "write conf/<env>/ inferred from a CSV file",
+        ("data", "target"),
+        flags=("force",),
+        options=("id", "positive", "env"),
     ),
 }
 EXIT_CONFIG = 2
