@@ -26,7 +26,9 @@ def test_one_model_key_in_an_environment_keeps_the_others() -> None:
     with conf_environment({"parameters_data_science.yml": "model:\n  C: 0.5\n"}) as env:
         parameters = config_loader(env)["parameters"]
 
-    assert parameters["model"] == {"C": 0.5, "max_iter": 1000}, "conf/base's max_iter was dropped"
+    base = config_loader(None)["parameters"]["model"]
+    assert parameters["model"] == {**base, "C": 0.5}, "conf/base's other model keys were dropped"
+    assert parameters["model"]["max_iter"] == 1000 and parameters["model"]["trees"] == base["trees"]
     assert parameters["split"]["test_size"] == 0.2, "another block of the same file was dropped"
 
 

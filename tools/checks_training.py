@@ -97,15 +97,18 @@ def check_data_validation(scope: Scope) -> Evidence:
 
 
 def check_experiment_tracking(scope: Scope) -> Evidence:
-    """Each run records its parameters and metrics: `mlflow.start_run` and `log_metric(s)`."""
+    """Each training run records its parameters, metrics and model: `mlflow.start_run`, `log_metric(s)` and a
+    `log_model` in the same file (a comparison that logs metrics only, like `make experiment`, is not the store
+    of what was trained)."""
 
     def tracking(src: Source) -> Iterator[ast.AST]:
         calls = list(src.calls())
         starts = [call for call, name in calls if name == "mlflow.start_run"]
-        if starts and any(name.split(".")[-1] in {"log_metric", "log_metrics"} for _, name in calls):
+        names = {name.split(".")[-1] for _, name in calls}
+        if starts and names & {"log_metric", "log_metrics"} and "log_model" in names:
             yield starts[0]
 
-    return scope.first(tracking) or _absent("no mlflow.start_run with log_metric(s)")
+    return scope.first(tracking) or _absent("no mlflow.start_run with log_metric(s) and log_model")
 
 
 def check_model_registry(scope: Scope) -> Evidence:

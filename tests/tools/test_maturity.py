@@ -112,8 +112,9 @@ CASES = {
     ),
     "tracking": (
         check_experiment_tracking,
-        "import mlflow\n\nmlflow.set_tracking_uri('sqlite:///x.db')\n",
-        "import mlflow\n\nwith mlflow.start_run():\n    mlflow.log_metrics({'auc': 0.8})\n",
+        "import mlflow\n\nwith mlflow.start_run():\n    mlflow.log_metrics({'auc': 0.8})\n",  # metrics, no model
+        "import mlflow\n\nwith mlflow.start_run():\n    mlflow.log_metrics({'auc': 0.8})\n"
+        "    mlflow.sklearn.log_model(model, name='model')\n",
         {},
     ),
     "registry": (
