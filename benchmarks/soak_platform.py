@@ -45,20 +45,20 @@ def prepare(folder: Path, promotions: int) -> Plan:
     import pandas as pd
 
     from level2_pipeline.config import load_contract
-    from level2_pipeline.ingestion import sha256_of
+    from level2_pipeline.ingestion import load_config, sha256_of
     from level3_system import registry
     from level3_system.monitoring.traffic import bodies
     from level3_system.settings import PredictionLogSettings, get_settings
     from level3_system.training.compose import promote_version, run_level2, training_outcome
     from level3_system.training.tracking import log_training_run
 
-    raw = sorted((PROJECT_ROOT / "data" / "01_raw").glob("*.csv"))
-    if not raw:
-        raise SystemExit("soak: no raw data in data/01_raw: run make data first")
+    source = load_config(get_settings().kedro_env, PROJECT_ROOT / "data").target  # the catalog's raw file
+    if not source.is_file():
+        raise SystemExit(f"soak: no raw data at {source}: run make data first")
     data = folder / "data"
-    (data / "01_raw").mkdir(parents=True)
-    for path in raw:
-        shutil.copyfile(path, data / "01_raw" / path.name)
+    raw = [data / source.relative_to(PROJECT_ROOT / "data")]
+    raw[0].parent.mkdir(parents=True)
+    shutil.copyfile(source, raw[0])
     store = folder / "mlflow"
     env = {
         "CHURN_DATA_DIR": str(data),
@@ -79,7 +79,7 @@ def prepare(folder: Path, promotions: int) -> Plan:
         }
     )
     contract = load_contract(settings.kedro_env)
-    frame = pd.read_csv(data / "01_raw" / raw[0].name)
+    frame = pd.read_csv(raw[0])
     plan = Plan(settings, env, contract.target, [])
     plan.customers = list(zip(bodies(frame, contract), frame[contract.target].astype(str), strict=True))
     started = time.perf_counter()
