@@ -41,41 +41,38 @@ class FamilyResult:
 
 
 def cross_validate(model: Any, x: pd.DataFrame, y: pd.Series, folds: int, seed: int) -> tuple[float, float]:
-    from sklearn.base import clone
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold
+    """ROC AUC over stratified, shuffled folds seeded by the split: (mean, sample sd). `make init` measures its
+    promotion floor with it too."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-    scores = []
-    for train, test in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(x, y):
-        fitted = clone(model).fit(x.iloc[train], y.iloc[train])
-        scores.append(roc_auc_score(y.iloc[test], fitted.predict_proba(x.iloc[test])[:, 1]))
-    return float(np.mean(scores)), float(np.std(scores, ddof=1))
+    splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    scores = cross_val_score(model, x, y, cv=splits, scoring="roc_auc")
+    return float(scores.mean()), float(scores.std(ddof=1))
 
 
 def _fast_path(model: Any, contract: DataContract, holdout: pd.DataFrame) -> tuple[str, str, Any, int]:
-    """The scorer the service would use (its rule: the first that applies and agrees within MAX_DIFFERENCE)."""
+    """The scorer the service would use (`fastpath.choose`, its ONNX export made here and held to the holdout as
+    at training): its kind, why, the scorer, and the bytes it would load."""
     import json
 
-    from level3_system.serving.fastpath import MAX_DIFFERENCE, LinearScorer, OnnxScorer, disagreement, export_onnx
+    from level3_system.serving.fastpath import choose, export_onnx
 
-    linear = LinearScorer.from_pipeline(model)
-    if linear is not None and disagreement(model, linear, contract) <= MAX_DIFFERENCE:
-        return "linear", "exact fold of the pipeline", linear, len(json.dumps(linear.to_dict()))
-    try:
-        graph = export_onnx(model, contract)
-    except Exception as exc:  # no converter for this estimator (version)
-        return "sklearn", f"no ONNX export ({type(exc).__name__})", None, 0
-    onnx = OnnxScorer(graph, contract)
-    on_holdout = float(np.abs(onnx.predict_many(holdout) - _p(model, holdout)).max())
-    worst = max(disagreement(model, onnx, contract), on_holdout)
-    if worst <= MAX_DIFFERENCE:
-        return "onnx", f"ONNX agrees (max |Δp| {worst:.1e})", onnx, len(graph)
-    row = holdout[list(contract.features)].iloc[0].to_dict()
-    onnx_ms = _median_ms(lambda: onnx.predict_one(row), 200)
-    note = (
-        f"ONNX disagrees: max |Δp| {worst:.3f} > {MAX_DIFFERENCE:g} (float32 split thresholds); it would score a "
-        f"row in {onnx_ms:.3f} ms"
+    choice = choose(
+        model,
+        contract,
+        "auto",
+        lambda: export_onnx(model, contract),
+        lambda onnx: float(np.abs(onnx.predict_many(holdout) - _p(model, holdout)).max()),
     )
+    if choice.kind == "linear":
+        return "linear", "exact fold of the pipeline", choice.scorer, len(json.dumps(choice.scorer.to_dict()))
+    if choice.kind == "onnx":
+        return "onnx", "ONNX agrees with the model", choice.scorer, choice.onnx_bytes
+    passed_over = [r for r in choice.reasons if "linear fold" not in r and "slow path" not in r]
+    note = "; ".join(passed_over)
+    if choice.onnx is not None:  # disagreeing ONNX: what it would cost if a looser tolerance were justified
+        row = holdout[list(contract.features)].iloc[0].to_dict()
+        note += f"; it would score a row in {_median_ms(lambda: choice.onnx.predict_one(row), 200):.3f} ms"
     return "sklearn", note, None, 0
 
 

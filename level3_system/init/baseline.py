@@ -46,15 +46,12 @@ def measure(
     raw: pd.DataFrame, contract: DataContract, clean: CleanParams, model: ModelParams, split: SplitParams
 ) -> Baseline:
     """Cross-validated ROC AUC of the configured model on the raw rows, stratified, seeded by `split`."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
     from level2_pipeline.pipelines.data_processing.nodes import build_features
     from level2_pipeline.pipelines.data_processing.nodes import clean as clean_rows
     from level2_pipeline.pipelines.data_science.nodes import make_model
+    from level3_system.experiment.measure import cross_validate
 
     table = build_features(clean_rows(raw, contract, clean), contract)
     features, target = table.drop(columns=[contract.target]), table[contract.target]
-    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=split.random_state)
-    scores = cross_val_score(make_model(contract, model), features, target, cv=folds, scoring="roc_auc")
-    mean, sd = float(scores.mean()), float(scores.std(ddof=1))
+    mean, sd = cross_validate(make_model(contract, model), features, target, FOLDS, split.random_state)
     return Baseline(mean=mean, sd=sd, floor=floor_of(mean, sd), family=str(getattr(model, "family", "model")))

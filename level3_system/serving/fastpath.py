@@ -16,7 +16,8 @@ holdout through the API, the batch endpoint and the MLflow model.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -211,6 +212,56 @@ def contract_sample(contract: DataContract, rows: int = 512, seed: int = 0) -> p
             values = rng.uniform(low, high, size=rows)
             sample[name] = np.round(values).astype(np.int64) if column.dtype == "int" else values
     return pd.DataFrame(sample)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The scorer the rule picked, and why each faster one was passed over."""
+
+    scorer: Any | None  # None: the sklearn pipeline itself
+    kind: str  # "linear", "onnx" or "sklearn"
+    reasons: tuple[str, ...]
+    onnx: OnnxScorer | None = None  # the ONNX scorer, also when it disagreed (what it would have cost)
+    onnx_bytes: int = 0
+
+
+def choose(
+    model: Any,
+    contract: DataContract,
+    mode: str,
+    onnx_graph: Callable[[], bytes],
+    recorded_difference: Callable[[OnnxScorer], float] = lambda _: 0.0,
+) -> Choice:
+    """The service's rule, in one place (the service at load, `make experiment` for each family): the first of
+    the linear fold and ONNX that `mode` allows and that agrees with the model within `MAX_DIFFERENCE` on the
+    contract sample — ONNX also within `recorded_difference` (its largest difference on the holdout) — else the
+    sklearn pipeline."""
+    sample = contract_sample(contract)
+    reference = model.predict_proba(sample)[:, 1]
+
+    def off(scorer: Any) -> float:
+        return float(np.abs(scorer.predict_many(sample) - reference).max())
+
+    reasons: list[str] = []
+    if mode in ("auto", "linear"):
+        linear = LinearScorer.from_pipeline(model)
+        if linear is not None and off(linear) <= MAX_DIFFERENCE:
+            return Choice(linear, "linear", ())
+        reasons.append("no exact linear fold of this pipeline")
+    onnx, size = None, 0
+    if mode in ("auto", "onnx"):
+        try:
+            graph = onnx_graph()
+            onnx, size = OnnxScorer(graph, contract), len(graph)
+            worst = max(recorded_difference(onnx), off(onnx))
+            if worst <= MAX_DIFFERENCE:
+                return Choice(onnx, "onnx", tuple(reasons), onnx, size)
+            reasons.append(f"the ONNX export disagrees with the model (max |Δp| {worst:.3g} > {MAX_DIFFERENCE:g})")
+        except Exception as exc:  # no export (older version, unconvertible model)
+            reasons.append(f"no ONNX fast path ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})")
+    if mode != "sklearn":
+        reasons.append("scoring with the sklearn pipeline itself (slow path)")
+    return Choice(None, "sklearn", tuple(reasons), onnx, size)
 
 
 def disagreement(model: Any, scorer: Any, contract: DataContract) -> float:

@@ -149,32 +149,20 @@ def verify(settings: Level3Settings, loaded: LoadedModel) -> LoadedModel:
 def _fast_path(
     settings: Level3Settings, contract: DataContract, model: Any, version: Any, metrics: dict[str, float]
 ) -> tuple[Any | None, str]:
-    """The fastest scorer that applies and agrees with the registered model on a sample of the contract."""
-    from level3_system.serving.fastpath import ARTIFACT_PATH, MAX_DIFFERENCE, LinearScorer, OnnxScorer, contract_sample
+    """The fastest scorer that applies and agrees with the registered model (`fastpath.choose`); the ONNX export
+    is the one logged at training, with the difference it had on the holdout."""
+    from level3_system.serving.fastpath import ARTIFACT_PATH, choose
 
-    mode = settings.serving.fast_path
-    sample = contract_sample(contract)
-    reference = model.predict_proba(sample)[:, 1]
-
-    def agrees(scorer: Any) -> bool:
-        return float(np.abs(scorer.predict_many(sample) - reference).max()) <= MAX_DIFFERENCE
-
-    if mode in ("auto", "linear"):
-        linear = LinearScorer.from_pipeline(model)
-        if linear is not None and agrees(linear):
-            return linear, "linear"
-        logger.warning("version %s: no exact linear fold of this pipeline", version.version)
-    if mode in ("auto", "onnx"):
-        try:
-            onnx = OnnxScorer(registry.download(settings, version.run_id, ARTIFACT_PATH).read_bytes(), contract)
-            if metrics.get("fast_path_max_difference", np.inf) <= MAX_DIFFERENCE and agrees(onnx):
-                return onnx, "onnx"
-            logger.warning("version %s: the ONNX export disagrees with the model", version.version)
-        except Exception as exc:  # no export logged (older version, unconvertible model)
-            logger.warning("version %s: no ONNX fast path (%s)", version.version, exc)
-    if mode != "sklearn":
-        logger.warning("version %s: scoring with the sklearn pipeline itself (slow path)", version.version)
-    return None, "sklearn"
+    choice = choose(
+        model,
+        contract,
+        settings.serving.fast_path,
+        lambda: registry.download(settings, version.run_id, ARTIFACT_PATH).read_bytes(),
+        lambda _: metrics.get("fast_path_max_difference", np.inf),
+    )
+    for reason in choice.reasons:
+        logger.warning("version %s: %s", version.version, reason)
+    return choice.scorer, choice.kind
 
 
 class ModelStore:
