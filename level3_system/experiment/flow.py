@@ -16,7 +16,8 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from level2_pipeline.params import ModelParams
+from level2_pipeline.contract import DataContract
+from level2_pipeline.params import EvaluateParams, ModelParams, SplitParams
 from level3_system import registry
 from level3_system.experiment.measure import FamilyResult, measure, recommend
 from level3_system.locks import data_lock
@@ -34,39 +35,45 @@ class ExperimentSummary:
     reports: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What every family is measured on: level 2's split and the run's validated parameters."""
+
+    split: tuple[Any, ...]  # X_train, X_test, y_train, y_test
+    model: ModelParams
+    contract: DataContract
+    seed: int  # the split's random_state, also the folds'
+    threshold: float
+
+
 @task(name="split", cache_policy=NO_CACHE)
-def level2_split(settings: Level3Settings) -> tuple[Any, ...]:
+def level2_split(settings: Level3Settings) -> Prepared:
     """Level 2's model input and holdout, as the levels make them (taking turns with trainings on the data root)."""
     with data_lock(settings):
         run_level2(settings, "data_processing")
         outputs = run_level2(settings, "data_science", node_names=["split"])
         split = tuple(outputs.load(name) for name in ("X_train", "X_test", "y_train", "y_test"))
     params = outputs.params
-    model = params["model"]
-    return (
-        split,
-        model if isinstance(model, ModelParams) else ModelParams.model_validate(model),
-        params["data_contract"],
-        params["split"],
-        params["evaluate"],
+    return Prepared(
+        split=split,
+        model=ModelParams.model_validate(params["model"]),
+        contract=DataContract.model_validate(params["data_contract"]),
+        seed=SplitParams.model_validate(params["split"]).random_state,
+        threshold=EvaluateParams.model_validate(params["evaluate"]).threshold,
     )
 
 
 @task(name="measure", cache_policy=NO_CACHE)
-def measure_family(settings: Level3Settings, family: str, prepared: tuple[Any, ...]) -> FamilyResult:
-    from level2_pipeline.contract import DataContract
-
-    split, params, contract, split_params, evaluate = prepared
-    contract = contract if isinstance(contract, DataContract) else DataContract.model_validate(contract)
+def measure_family(settings: Level3Settings, family: str, prepared: Prepared) -> FamilyResult:
     rules = settings.model_selection
     result, _ = measure(
         family,
-        params,
-        contract,
-        split,
+        prepared.model,
+        prepared.contract,
+        prepared.split,
         folds=rules.cv_folds,
-        seed=_get(split_params, "random_state"),
-        threshold=_get(evaluate, "threshold"),
+        seed=prepared.seed,
+        threshold=prepared.threshold,
         latency_calls=rules.latency_calls,
         batch_rows=rules.batch_rows,
     )
@@ -82,10 +89,6 @@ def measure_family(settings: Level3Settings, family: str, prepared: tuple[Any, .
     return result
 
 
-def _get(params: Any, name: str) -> Any:
-    return params[name] if isinstance(params, dict) else getattr(params, name)
-
-
 @flow(name="experiment", log_prints=False)
 def experiment(settings: Level3Settings | None = None) -> ExperimentSummary:
     """Measure every family of `model_selection.families` and recommend one by the rule of conf/."""
@@ -96,8 +99,8 @@ def experiment(settings: Level3Settings | None = None) -> ExperimentSummary:
     prepared = level2_split(settings)
     results = [measure_family(settings, family, prepared) for family in rules.families]
     recommended, why = recommend(results, rules.within_roc_auc)
-    split = prepared[0]
-    summary = ExperimentSummary(results, recommended, why, rows={"train": len(split[0]), "holdout": len(split[1])})
+    x_train, x_test = prepared.split[:2]
+    summary = ExperimentSummary(results, recommended, why, rows={"train": len(x_train), "holdout": len(x_test)})
     folder: Path = settings.reports / "experiment"
     folder.mkdir(parents=True, exist_ok=True)
     files = {
