@@ -175,6 +175,22 @@ def _wait_ready(server: Server, port: int) -> None:
     wait_until(server, lambda: subprocess.run(ready, check=False).returncode == 0, 60, "accepting connections")
 
 
+def mlflow_server_on(backend: str, port: int, folder: Path) -> Server:
+    """`mlflow server` in front of an existing store (the registry of a test), on a given port: stopped and
+    started again on the same port, it is the same server to its clients."""
+    import sys
+
+    from support import QUIET_ENV
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}, **QUIET_ENV}
+    mlflow = str(Path(sys.executable).parent / "mlflow")
+    command = [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+               "--backend-store-uri", backend]  # fmt: skip
+    server = start("mlflow", command, env, folder)
+    wait_until(server, http_ok(f"http://127.0.0.1:{port}/health"), 120, "/health")
+    return server
+
+
 def start_mlflow_server(postgres: Postgres, folder: Path, env: dict[str, str]) -> tuple[Server, str]:
     """`mlflow server` with its backend store in PostgreSQL, serving artifacts from `folder`; returns its URL."""
     import sys

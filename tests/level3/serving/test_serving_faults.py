@@ -9,7 +9,6 @@ started again on the same port.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,19 +16,7 @@ from typing import Any
 
 import pytest
 from level3_support import TwoVersions
-from servers import Server, free_port, http_ok, start, wait_until
-from support import QUIET_ENV
-
-
-def _mlflow_server(backend: str, port: int, folder: Path) -> Server:
-    import os
-
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}, **QUIET_ENV}
-    mlflow = str(Path(sys.executable).parent / "mlflow")
-    server = start("mlflow", [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                              "--backend-store-uri", backend], env, folder)  # fmt: skip
-    wait_until(server, http_ok(f"http://127.0.0.1:{port}/health"), 120, "/health")
-    return server
+from servers import free_port, mlflow_server_on
 
 
 def _failed_reloads(client: Any) -> float:
@@ -50,7 +37,7 @@ def test_the_service_rides_out_a_registry_outage(
 
     versions = make_two_versions("registry_outage")
     port = free_port()
-    server = _mlflow_server(versions.settings.resolved_tracking_uri, port, tmp_path / "first")
+    server = mlflow_server_on(versions.settings.resolved_tracking_uri, port, tmp_path / "first")
     # The service reaches the registry through the server only; MLflow's client fails fast (no retries here)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
@@ -75,7 +62,7 @@ def test_the_service_rides_out_a_registry_outage(
             assert manual.status_code == 503 and "still serving version 1" in manual.text, manual.text
             # And once the registry is back with the alias moved, it swaps by itself
             versions.promote_second()
-            server = _mlflow_server(versions.settings.resolved_tracking_uri, port, tmp_path / "second")
+            server = mlflow_server_on(versions.settings.resolved_tracking_uri, port, tmp_path / "second")
             deadline = time.monotonic() + 60
             while client.get("/model").json()["version"] != "2" and time.monotonic() < deadline:
                 time.sleep(0.2)

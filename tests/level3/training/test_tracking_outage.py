@@ -18,19 +18,10 @@ from pathlib import Path
 
 import pytest
 from level3_support import MODEL_NAME, TwoVersions
-from servers import Server, free_port, http_ok, start, wait_until
+from servers import free_port, mlflow_server_on
 from support import PROJECT_ROOT, QUIET_ENV, place_raw
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
-
-
-def _mlflow_server(backend: str, port: int, folder: Path) -> Server:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}, **QUIET_ENV}
-    mlflow = str(Path(sys.executable).parent / "mlflow")
-    server = start("mlflow", [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-                              "--backend-store-uri", backend], env, folder)  # fmt: skip
-    wait_until(server, http_ok(f"http://127.0.0.1:{port}/health"), 120, "/health")
-    return server
 
 
 def test_a_tracking_server_lost_mid_training_fails_the_flow_cleanly(
@@ -42,7 +33,7 @@ def test_a_tracking_server_lost_mid_training_fails_the_flow_cleanly(
     store_uri = versions.settings.resolved_tracking_uri
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = _mlflow_server(store_uri, port, tmp_path / "first")
+    server = mlflow_server_on(store_uri, port, tmp_path / "first")
     client = MlflowClient(url, registry_uri=url)
     runs_before = {
         r.info.run_id for r in client.search_runs([client.get_experiment_by_name("telco-churn").experiment_id])
