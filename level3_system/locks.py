@@ -58,22 +58,17 @@ def promotion_lock(settings: Level3Settings, timeout: float = 600.0) -> Iterator
         yield where
 
 
-@contextlib.contextmanager
-def data_lock(settings: Level3Settings, timeout: float = 1800.0) -> Iterator[str]:
+def data_lock(settings: Level3Settings, timeout: float = 1800.0) -> contextlib.AbstractContextManager[str]:
     """Hold the data root's lock while level 2's pipelines write and read their files."""
-    path = settings.data_root / ".training.lock"
-    with _flock(path, timeout, "this run stopped before training; train again once it is done") as where:
-        yield where
+    then = "this run stopped before training; train again once it is done"
+    return _flock(settings.data_root / ".training.lock", timeout, then)
 
 
-@contextlib.contextmanager
-def _file_lock(settings: Level3Settings, timeout: float) -> Iterator[str]:
+def _file_lock(settings: Level3Settings, timeout: float) -> contextlib.AbstractContextManager[str]:
     """Beside an embedded store's database (every process using that store sees it), else in the data root."""
     uri = settings.resolved_tracking_uri
     folder = Path(uri.removeprefix("sqlite:///")).parent if uri.startswith("sqlite:///") else settings.data_root
-    path = folder / f".{lock_name(settings)}.lock"
-    with _flock(path, timeout) as where:
-        yield where
+    return _flock(folder / f".{lock_name(settings)}.lock", timeout)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ A retried `track` task (same Prefect task run) finds the run it completed before
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import tempfile
 import warnings
@@ -46,8 +47,6 @@ class TrackedRun:
 
 def git_commit() -> str:
     """The code's commit: git's, else CHURN_GIT_COMMIT (an image has no .git: docker build --build-arg GIT_COMMIT)."""
-    import os
-
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5, check=True
