@@ -150,11 +150,12 @@ class PredictionLogWriter:
             return False
 
     def _write_one_by_one(self, batch: list[dict[str, Any]]) -> None:
-        """The rows the database accepts, each on its own; the others are dropped and counted."""
+        """The rows the database accepts, each on its own; the others are dropped and counted. (It follows a failed
+        attempt: a row found already logged is counted as written, see `_settle`.)"""
         refused = 0
         for row in batch:
             try:
-                refused += 1 - self._insert([row])
+                self._insert([row])
             except Exception:
                 refused += 1
         with self._lock:
@@ -163,13 +164,25 @@ class PredictionLogWriter:
         if refused:
             logger.warning("prediction log: %d row(s) refused by the database (%s)", refused, self.stats.last_error)
 
+    def _settle(self, rows: int, inserted: int, retried: bool) -> None:
+        """Count a batch the database took. Rows it skipped (their request id already logged) are a caller's
+        reused X-Request-ID on a first attempt: dropped. On a retry they are most likely the earlier attempt's
+        own rows, committed before its answer was lost (a server killed mid-commit): written."""
+        skipped = rows - inserted
+        with self._lock:
+            self.stats.written += rows if retried else inserted
+            self.stats.dropped += 0 if retried else skipped
+        if skipped and not retried:
+            logger.warning("prediction log: %d row(s) skipped: request id already logged", skipped)
+
     def _run(self) -> None:
         batch: list[dict[str, Any]] = []
         backoff = 0.1
+        retried = False  # the batch in hand failed once: its commit may have happened, its answer lost
         while True:
             if not batch:
                 self._idle.set()
-                batch = self._take()
+                batch, retried = self._take(), False
                 if not batch:
                     if self._stop.is_set():
                         return
@@ -179,6 +192,7 @@ class PredictionLogWriter:
                 inserted = self._insert(batch)
             except Exception as exc:  # the database is down or slow (keep the batch, try again) or refuses a row
                 self._failed(exc)
+                retried = True
                 if self._reachable():
                     self._write_one_by_one(batch)
                     batch, backoff = [], 0.1
@@ -190,11 +204,7 @@ class PredictionLogWriter:
                 self._pause(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
-            with self._lock:
-                self.stats.written += inserted
-                self.stats.dropped += len(batch) - inserted
-            if inserted < len(batch):
-                logger.warning("prediction log: %d row(s) skipped: request id already logged", len(batch) - inserted)
+            self._settle(len(batch), inserted, retried)
             batch, backoff = [], 0.1
 
     def _pause(self, seconds: float) -> None:

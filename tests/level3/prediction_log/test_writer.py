@@ -123,3 +123,28 @@ def test_a_row_the_database_refuses_is_dropped_and_counted_the_others_written(tm
     assert (stats.written, stats.dropped) == (9, 1), stats
     assert stats.errors == 0, "a reused request id failed the batch (and sent it down the row-by-row path)"
     assert _count(url) == 9
+
+
+def test_a_batch_committed_whose_answer_was_lost_is_counted_written_once(tmp_path: Path) -> None:
+    """The database commits, then the connection dies before it says so (a server killed mid-commit): the retry
+    finds the rows already logged. They are written, once — not dropped, not duplicated."""
+    url = f"sqlite:///{(tmp_path / 'log.sqlite').as_posix()}"
+    writer = PredictionLogWriter(lambda: create_engine(url), batch_rows=100, flush_seconds=0.05)
+    insert, lost = writer._insert, []
+
+    def answer_lost_once(batch: list[dict[str, Any]]) -> int:
+        inserted = insert(batch)
+        if not lost:
+            lost.append(len(batch))
+            raise ConnectionError("server closed the connection unexpectedly")
+        return inserted
+
+    writer._insert = answer_lost_once  # type: ignore[method-assign]
+    writer.start()
+    for i in range(10):
+        writer.submit(_row(i))
+
+    stats = writer.close(timeout=30)
+
+    assert lost and (stats.written, stats.dropped) == (10, 0), stats
+    assert _count(url) == 10
