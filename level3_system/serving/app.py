@@ -104,8 +104,12 @@ def create_app(settings: Level3Settings | None = None, *, from_conf: FromConf | 
     app.state.settings, app.state.store, app.state.metrics = settings, store, metrics
     app.state.reload, app.state.routers = reload, routers
     app.state.prediction_log, app.state.log_engine = writer, _lazy(lambda: open_log(settings) if log.enabled else None)
+    denied = errors.responses(401) if guarded else None  # documented only where it can be answered
     for router in routers:
-        app.include_router(router, dependencies=guarded if router is not probes.router else [])
+        if router is probes.router:
+            app.include_router(router)
+        else:
+            app.include_router(router, dependencies=guarded, responses=denied)
     docs.install(app)
     errors.install(app)
     openapi.install(app, settings)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
 from fastapi.params import Depends as DependsParam
+from fastapi.security import APIKeyHeader
 
 from level3_system.serving.metrics import Metrics
 from level3_system.serving.model_store import LoadedModel, ModelStore
@@ -46,8 +47,12 @@ def api_key_guard(settings: Level3Settings) -> list[DependsParam]:
     if not expected:
         return []
 
-    async def api_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
+    # A security scheme, not a plain header parameter: the OpenAPI document says how to authenticate.
+    scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="the service's key (serving.api_key)")
+
+    # A default, not `Annotated[..., Security(scheme)]`: with postponed annotations FastAPI cannot resolve a local.
+    async def api_key(x_api_key: str | None = Security(scheme)) -> None:
         if not (x_api_key and secrets.compare_digest(x_api_key, expected)):
             raise HTTPException(401, "missing or wrong X-API-Key header")
 
-    return [Depends(api_key)]
+    return [Security(api_key)]

@@ -1,9 +1,9 @@
 """Request and response models. The request models are generated from the data contract of the served version.
 
 Categories become enums, ranges become bounds, unknown fields are rejected, and types are strict (no "5" for
-5, no 1.0 for a 0/1 flag, no NaN). Each loaded version builds its own (`RequestModels`), from the contract it
-was trained with: a fork that edits its data contract and trains gets a matching API, and editing conf/ alone
-changes nothing a running service accepts.
+5, no true or 1.5 for a 0/1 flag, no NaN; 1.0 is 1, as JSON Schema has it). Each loaded version builds its
+own (`RequestModels`), from the contract it was trained with: a fork that edits its data contract and trains
+gets a matching API, and editing conf/ alone changes nothing a running service accepts.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -28,10 +29,25 @@ from level2_pipeline.contract import Column, DataContract
 from level3_system.validation.checks import OPERATORS, negate
 
 
-def _field_type(column: Column) -> Any:
+def _whole(value: Any) -> Any:
+    """1.0 is an integer in JSON Schema (and so to a client generated from the document): taken as 1. 1.5, "1"
+    and true are still refused by the strict check after this."""
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+KINDS: dict[str, Any] = {"int": int, "float": float, "str": str}
+
+
+def _value_type(column: Column, *, ge: float | None = None, le: float | None = None) -> Any:
+    """The type of a column's value, its bounds on it. The bounds come before the whole-number step and sit on
+    the value, not on an optional of it: either way round pydantic writes unknown "ge"/"le" keywords into the
+    document instead of "minimum"/"maximum"."""
     if column.role == "categorical" and column.categories:
         return Literal[tuple(column.categories)]
-    return {"int": int, "float": float, "str": str}[column.dtype]
+    bounds = Field(ge=ge, le=le)
+    if column.dtype == "int":
+        return Annotated[int, bounds, BeforeValidator(_whole)]
+    return Annotated[KINDS[column.dtype], bounds]
 
 
 def _example(column: Column) -> Any:
@@ -54,9 +70,8 @@ def _id_field(contract: DataContract) -> dict[str, Any]:
     if name is None:
         return {}
     column = contract.columns[name]
-    kind = {"int": int, "float": float, "str": str}[column.dtype]
+    kind = _value_type(column, ge=column.min if column.dtype != "str" else None)
     described = Field(
-        ge=column.min if column.dtype != "str" else None,
         description="your id of this customer (optional): kept in the prediction log, so feedback can name it",
     )
     return {name: (Annotated[kind | None, described], None)}
@@ -67,13 +82,9 @@ def customer_model(contract: DataContract) -> type[BaseModel]:
     fields: dict[str, Any] = _id_field(contract)
     for name in contract.features:
         column = contract.columns[name]
-        constraints = Field(
-            ge=column.min if column.role == "numeric" else None,
-            le=column.max if column.role == "numeric" else None,
-            description=column.description or None,
-            examples=[_example(column)],
-        )
-        kind = _field_type(column)
+        numeric = column.role == "numeric"
+        kind = _value_type(column, ge=column.min if numeric else None, le=column.max if numeric else None)
+        constraints = Field(description=column.description or None, examples=[_example(column)])
         if column.nullable or column.nullable_when:
             # Allowed to be missing where the source allows it; the cleaning rule fills it as in training.
             fields[name] = (Annotated[kind | None, constraints], None)
@@ -83,7 +94,7 @@ def customer_model(contract: DataContract) -> type[BaseModel]:
         extra="forbid",
         strict=True,
         allow_inf_nan=False,
-        json_schema_extra={"examples": [example_customer(contract)]},
+        json_schema_extra={"examples": [example_customer(contract)], **_conditional_nulls_schema(contract)},
     )
     return create_model(
         "Customer",
@@ -118,6 +129,32 @@ def _conditional_nulls(contract: DataContract) -> dict[str, Any]:
     return validators
 
 
+JSON_TYPES = {"int": "integer", "float": "number", "str": "string"}
+# A condition as a JSON Schema on its column: what the document says where the validators say it in Python.
+_JSON_CONDITIONS = {
+    "==": lambda v: {"const": v},
+    "!=": lambda v: {"not": {"const": v}},
+    "<": lambda v: {"exclusiveMaximum": v},
+    "<=": lambda v: {"maximum": v},
+    ">": lambda v: {"exclusiveMinimum": v},
+    ">=": lambda v: {"minimum": v},
+}
+
+
+def _conditional_nulls_schema(contract: DataContract) -> dict[str, Any]:
+    """`_conditional_nulls` in the OpenAPI document: a client generated from it (or a fuzzer) knows that
+    `total_charges` may be null or missing only when `tenure == 0`."""
+    rules = []
+    for name, column in contract.columns.items():
+        if not column.nullable_when or column.nullable or name not in contract.features:
+            continue
+        other, required_op, value = negate(column.nullable_when)
+        allowed_op = negate(f"{other} {required_op} {value!r}")[1]  # back to the condition itself
+        given = {"required": [name], "properties": {name: {"not": {"type": "null"}}}}
+        rules.append({"anyOf": [given, {"properties": {other: _JSON_CONDITIONS[allowed_op](value)}}]})
+    return {"allOf": rules} if rules else {}
+
+
 def batch_model(customer: type[BaseModel], max_batch: int, contract: DataContract) -> type[BaseModel]:
     config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"customers": [example_customer(contract)]}]})
     return create_model(
@@ -146,6 +183,12 @@ def outcome_model(contract: DataContract) -> type[BaseModel]:
         "observed_at": (datetime | None, Field(default=None, description="when it was observed (default: now, UTC)")),
     }
     keys = ["request_id", *([contract.id_column] if contract.id_column else [])]
+    kinds = {
+        "request_id": "string",
+        **({contract.id_column: JSON_TYPES[contract.columns[contract.id_column].dtype]} if contract.id_column else {}),
+    }
+    # "exactly one of the keys is given (not null)", as the document says it: a oneOf of one branch per key
+    exactly_one = [{"required": [key], "properties": {key: {"type": kinds[key]}}} for key in keys]
 
     def one_key(self: Any) -> Any:
         given = [k for k in keys if getattr(self, k) is not None]
@@ -155,8 +198,8 @@ def outcome_model(contract: DataContract) -> type[BaseModel]:
 
     return create_model(
         "Outcome",
-        __config__=ConfigDict(extra="forbid"),
-        __doc__="One observed outcome.",
+        __config__=ConfigDict(extra="forbid", strict=True, json_schema_extra={"oneOf": exactly_one}),
+        __doc__="One observed outcome, named by exactly one of its keys.",
         __validators__={"_one_key": model_validator(mode="after")(one_key)},
         **fields,
     )
@@ -198,6 +241,8 @@ def parse_body(model: type[BaseModel], body: bytes) -> BaseModel:
             raise InvalidBody(errors) from None
     try:
         data = json.loads(body)
+    except RecursionError:  # nested deeper than Python's parser goes: a hostile body, not a server error
+        raise InvalidBody([{"loc": ("body",), "msg": "JSON nested too deeply", "type": "json_invalid"}]) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidBody([{"loc": ("body",), "msg": f"Invalid JSON: {exc}", "type": "json_invalid"}]) from None
     try:

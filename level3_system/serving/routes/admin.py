@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from level3_system.registry import NoModelError
+from level3_system.serving.errors import responses
 from level3_system.serving.schemas import ReloadResult
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -13,7 +14,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 @router.post(
     "/reload",
-    responses={404: {"description": "no model under the alias"}, 503: {"description": "the reload failed"}},
+    responses=responses(404, 413, 415, 500, 503),
 )
 async def reload(request: Request) -> ReloadResult:
     """Swap to the version the alias points at now; requests in flight finish on the old model."""

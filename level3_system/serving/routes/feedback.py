@@ -14,12 +14,14 @@ from fastapi.concurrency import run_in_threadpool
 
 from level3_system.prediction_log.store import FeedbackResult, Outcome, record_feedback
 from level3_system.serving.deps import current_model
+from level3_system.serving.errors import responses
 from level3_system.serving.model_store import LoadedModel
 from level3_system.serving.schemas import FeedbackResult as FeedbackAnswer
 from level3_system.serving.schemas import body_schema, validated
 
 router = APIRouter(tags=["feedback"])
 SHOWN_IDS = 20
+FEEDBACK_ERRORS = responses(404, 409, 413, 415, 422, 500, 503)
 
 
 FLUSH_WAIT_SECONDS = 5.0  # the longest /feedback waits for queued predictions to be written
@@ -59,7 +61,7 @@ def _record(request: Request, current: LoadedModel, items: list[Any]) -> Feedbac
     return FeedbackAnswer(recorded=len(result.matched), duplicates=len(result.duplicates))
 
 
-@router.post("/feedback", openapi_extra=body_schema("Outcome"), responses={404: {}, 409: {}})
+@router.post("/feedback", openapi_extra=body_schema("Outcome"), responses=FEEDBACK_ERRORS)
 async def feedback(request: Request) -> FeedbackAnswer:
     """The observed outcome of one scored customer."""
     current = await current_model(request)
@@ -67,7 +69,7 @@ async def feedback(request: Request) -> FeedbackAnswer:
     return await run_in_threadpool(_record, request, current, [item])
 
 
-@router.post("/feedback/batch", openapi_extra=body_schema("OutcomeBatch"), responses={404: {}, 409: {}})
+@router.post("/feedback/batch", openapi_extra=body_schema("OutcomeBatch"), responses=FEEDBACK_ERRORS)
 async def feedback_batch(request: Request) -> FeedbackAnswer:
     """Many outcomes at once (up to the batch limit); all or nothing."""
     current = await current_model(request)

@@ -17,13 +17,18 @@ from fastapi.responses import Response
 
 from level3_system.serving import traffic_log
 from level3_system.serving.deps import current_model
+from level3_system.serving.errors import responses
+from level3_system.serving.middleware import request_id_of
 from level3_system.serving.model_store import LoadedModel
 from level3_system.serving.schemas import BatchPrediction, ChurnPrediction, ScoredCustomer, body_schema, validated
 
 router = APIRouter(tags=["predict"])
+SCORING_ERRORS = responses(413, 415, 422, 500, 503)
 
 
-@router.post("/predict", response_model=ChurnPrediction, openapi_extra=body_schema("Customer"))
+@router.post(
+    "/predict", response_model=ChurnPrediction, openapi_extra=body_schema("Customer"), responses=SCORING_ERRORS
+)
 async def predict(request: Request) -> Response:
     """Churn probability of one customer, and the label at the model's threshold; logged under its request id."""
     started = time.perf_counter()
@@ -31,7 +36,7 @@ async def predict(request: Request) -> Response:
     customer = validated(current.requests.customer, await request.body()).__dict__
     probability = current.predict_one(customer)
     request.app.state.metrics.scores.observe(probability)
-    row_id = traffic_log.request_id(request.headers.get("x-request-id"))
+    row_id = request_id_of(request.scope)
     # Serialized here: a Response skips FastAPI's validation of the response model (~15 % of the request's CPU
     # on this hot path); `response_model` still documents it, and a test checks the shape.
     body = {
@@ -68,12 +73,17 @@ def _score_batch(current: LoadedModel, body: bytes, batch_id: str, writer: Any, 
     )
 
 
-@router.post("/predict/batch", response_model=BatchPrediction, openapi_extra=body_schema("CustomerBatch"))
+@router.post(
+    "/predict/batch",
+    response_model=BatchPrediction,
+    openapi_extra=body_schema("CustomerBatch"),
+    responses=SCORING_ERRORS,
+)
 async def predict_batch(request: Request, response: Response) -> BatchPrediction:
     """Many customers at once (up to the configured maximum); results in request order, each logged."""
     started = time.perf_counter()
     current = await current_model(request)
-    batch_id = traffic_log.request_id(request.headers.get("x-request-id"))
+    batch_id = request_id_of(request.scope)
     writer = request.app.state.prediction_log
     result = await run_in_threadpool(_score_batch, current, await request.body(), batch_id, writer, started)
     for prediction in result.predictions:
