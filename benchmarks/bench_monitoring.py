@@ -54,17 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000], help="window sizes to time")
     args = parser.parse_args(argv)
     apply_quiet_environment()
+    from level3_system import bootstrap
     from level3_system.orchestration import start_server_if_needed, wait_for
-    from level3_system.registry import NoModelError, resolve
     from level3_system.settings import MonitoringSettings, PredictionLogSettings, apply_environment, load_settings
 
     base = load_settings()
     apply_environment(base)
-    try:
-        resolve(base)
-    except NoModelError:
-        print("no champion: run make level3 first")
-        return 1
+    bootstrap.champion(base)  # a fresh clone: the first champion is trained here (make level3)
     server = start_server_if_needed(base)
     wait_for(server)
     from level3_system.monitoring.flow import monitor

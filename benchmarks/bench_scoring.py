@@ -288,16 +288,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for key, value in QUIET_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
-    from level3_system import registry
+    from level3_system import bootstrap, registry
     from level3_system.orchestration import TemporaryPrefectServer
     from level3_system.settings import get_settings
 
     settings = get_settings()
-    try:
-        version = registry.resolve(settings)
-    except registry.NoModelError:
-        print("no champion: run make level3 first", file=sys.stderr)
-        return 1
+    bootstrap.champion(settings)  # a fresh clone: the first champion is trained here (make level3)
+    version = registry.resolve(settings)
     print(
         f"champion {settings.registered_model} version {version.version}; load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",

@@ -579,17 +579,14 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(key, value)
 
     from level2_pipeline.config import load_contract_and_clean
-    from level3_system import registry
+    from level3_system import bootstrap, registry
     from level3_system.serving import model_store
     from level3_system.serving.schemas import example_customer
     from level3_system.settings import get_settings
 
     settings = get_settings()
-    try:
-        version = registry.resolve(settings)
-    except registry.NoModelError:
-        print("no champion: run make level3 first")
-        return 1
+    bootstrap.champion(settings)  # a fresh clone: the first champion is trained here (make level3)
+    version = registry.resolve(settings)
     # The champion as the service loads it: its own contract, cleaning and fast path (loaded before the servers
     # start, so that the example customer is the one the served version's schema shows).
     model = model_store.load(settings, lambda: load_contract_and_clean(settings.kedro_env), version)

@@ -59,15 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("need --runs ≥ 1")
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
-    from level3_system import registry
+    from level3_system import bootstrap, registry
     from level3_system.settings import get_settings
 
     settings = get_settings()
-    try:
-        version = registry.resolve(settings)
-    except registry.NoModelError:
-        print("no champion: run make level3 first")
-        return 1
+    bootstrap.champion(settings)  # a fresh clone: the first champion is trained here (make level3)
+    version = registry.resolve(settings)
     bin_dir = Path(sys.executable).parent
     model_uri = f"models:/{settings.registered_model}@{settings.serving.model_alias}"
     load_before = os.getloadavg()[0]

@@ -15,7 +15,9 @@ synth      write a partitioned Parquet input drawn from the real data (ROWS=, OU
 init       write conf/<env>/ (contract, source, cleaning, catalog, level-3 settings) inferred from a CSV file
 
 Each command imports only what it needs (`validate` never loads Prefect or MLflow). A failure the user can fix
-(bad settings, missing data, no champion) is one line on stderr and a non-zero exit, never a traceback.
+(bad settings, a registry server without a champion) is one line on stderr and a non-zero exit, never a traceback.
+What a command needs and does not find (the data, a first champion, a running service) it sets up itself and
+says so (`needs`, bootstrap.py): every command works as the first one of a fresh clone.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from level2_pipeline.errors import ConfigError, describe_invalid, explain
+from level3_system import bootstrap
+from level3_system.bootstrap import CHAMPION, DATA, SERVICE
 from level3_system.reachability import require_servers
 from level3_system.settings import Level3Settings, ServingSettings, apply_environment, load_settings
 from level3_system.tracelog import details
@@ -40,13 +44,15 @@ logger = logging.getLogger("level3_system")
 @dataclass(frozen=True)
 class Command:
     """A command: its function (`module:function`, imported when it runs: it gets the settings and the arguments
-    by name), one line of help, and its arguments: positional, `--flags`, `--options value`."""
+    by name), one line of help, its arguments (positional, `--flags`, `--options value`), and what it needs that
+    `bootstrap.py` sets up when missing."""
 
     target: str
     help: str
     positional: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()  # set up first when missing (bootstrap.py): data, champion, service
 
     @property
     def arguments(self) -> tuple[str, ...]:
@@ -56,19 +62,40 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "train": Command("level3_system.training.command:train", "train through the level-3 flow"),
     "validate": Command("level3_system.training.command:validate", "run the two validation gates alone"),
-    "serve": Command("level3_system.serving.command:serve", "serve the champion", flags=("wait_for_champion",)),
+    "serve": Command(
+        "level3_system.serving.command:serve", "serve the champion", flags=("wait_for_champion",), needs=(CHAMPION,)
+    ),
     "ui": Command("level3_system.ui:ui", "start the MLflow and Prefect UIs"),
-    "monitor": Command("level3_system.monitoring.command:monitor", "drift and performance of the served version"),
-    "feedback": Command("level3_system.monitoring.command:feedback", "record outcomes from a file", ("file",)),
-    "traffic": Command("level3_system.monitoring.command:traffic", "replay real customers", ("scenario",)),
+    "monitor": Command(
+        "level3_system.monitoring.command:monitor", "drift and performance of the served version", needs=(CHAMPION,)
+    ),
+    "feedback": Command(
+        "level3_system.monitoring.command:feedback", "record outcomes from a file", ("file",), needs=(CHAMPION,)
+    ),
+    "traffic": Command(
+        "level3_system.monitoring.command:traffic",
+        "replay real customers",
+        ("scenario",),
+        needs=(DATA, CHAMPION, SERVICE),
+    ),
     "platform": Command("level3_system.platform:platform", "Prefect server, deployments, service: until Ctrl-C"),
     "demo-loop": Command("level3_system.demo:demo_loop", "the loop closed in a few minutes, with a timeline"),
     "score": Command(
-        "level3_system.scoring.command:score", "score a batch", ("input", "output"), options=("version", "alias")
+        "level3_system.scoring.command:score",
+        "score a batch",
+        ("input", "output"),
+        options=("version", "alias"),
+        needs=(CHAMPION,),
     ),
-    "experiment": Command("level3_system.experiment.command:experiment", "compare the model families, recommend one"),
+    "experiment": Command(
+        "level3_system.experiment.command:experiment", "compare the model families, recommend one", needs=(DATA,)
+    ),
     "synth": Command(
-        "level3_system.scoring.command:synth", "write a large input", ("rows", "output"), options=("seed",)
+        "level3_system.scoring.command:synth",
+        "write a large input",
+        ("rows", "output"),
+        options=("seed",),
+        needs=(DATA,),
     ),
     "init": Command(
         "level3_system.init.command:init",
@@ -157,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in NEEDS_SERVERS:
             require_servers(settings, prefect=args.command in PREFECT_COMMANDS)
-        return _command(args.command)(settings, **arguments)
+        with bootstrap.prepare(settings, spec.needs, arguments):
+            return _command(args.command)(settings, **arguments)
     except Exception as exc:
         message = explain(exc)
         if message is None:

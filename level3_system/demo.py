@@ -144,12 +144,9 @@ def demo_loop(settings: Level3Settings) -> int:
 
     if running_platform(settings) is not None:
         raise UserFacingError("stop `make platform` first: the demo starts a platform of its own")
-    from level3_system.registry import NoModelError, resolve
+    from level3_system import bootstrap
 
-    try:
-        resolve(settings)
-    except NoModelError as exc:
-        raise UserFacingError(f"{exc}: the demo needs a champion to watch") from None
+    bootstrap.raw_data(settings)
     os.environ.update(demo_environment(settings))
     settings = load_settings()
     check_ports(settings)
@@ -159,6 +156,9 @@ def demo_loop(settings: Level3Settings) -> int:
         running.start()
         os.environ["PREFECT_API_URL"] = running.urls["Prefect API"]
         timeline.mark(f"platform up: Prefect UI {running.urls.get('Prefect UI', '-')}")
+        # A fresh clone has no champion to watch: the first one is trained in the platform (its run in its UI)
+        if bootstrap.champion(settings, tell=timeline.mark):
+            timeline.mark("first champion registered: the service loads it")
         run_demo(settings, timeline)
     finally:
         running.stop()

@@ -26,7 +26,8 @@ def format_result(summary: Any) -> str:
     verdict = "ALERT" if result["alert"] else ("no verdict" if result["dataset_drift"] is None else "no alert")
     lines = [
         f"monitor · {result['model_name']} version {result['model_version']} · {summary.seconds:.1f} s · {verdict}",
-        f"  window      {window['n_rows']} rows ({window['n_labeled']} labelled) {window['start']} → {window['end']}",
+        f"  window      {window['n_rows']} rows ({window['n_labeled']} labelled) "
+        f"{window['start'] or '–'} → {window['end'] or '–'}",
     ]
     if result["dataset_drift"] is not None:
         lines.append(f"  drift       share {result['drift_share']:.2f}: {', '.join(result['drifted_features']) or '–'}")
@@ -44,7 +45,7 @@ def monitor(settings: Level3Settings) -> int:
     from level3_system.monitoring.window import check_log, served_version
 
     served_version(settings)  # no champion: one line, before any server starts
-    check_log(settings)
+    check_log(settings, create=True)  # nothing served yet: an empty window, "not enough data" (exit 0)
     server = start_server_if_needed(settings)
     import evidently  # noqa: F401  - warmed while the Prefect server starts
 

@@ -46,10 +46,18 @@ def served_version(settings: Level3Settings) -> Served:
     return Served(settings.registered_model, number, version.run_id, trained_with.contract, metrics)
 
 
-def check_log(settings: Level3Settings) -> str:
-    """The log's URL, if there is a log to read; NoLogError with what to do otherwise."""
+def check_log(settings: Level3Settings, *, create: bool = False) -> str:
+    """The log's URL, if there is a log to read; NoLogError with what to do otherwise. `create`: an embedded
+    log that does not exist yet is created empty (the monitor of a fresh clone reads an empty window)."""
     url = log_url(settings)
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+    missing = url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file()
+    if missing and create:
+        engine = create_engine(url)
+        try:
+            ensure_schema(engine)
+        finally:
+            engine.dispose()
+    elif missing:
         raise NoLogError(
             f"no prediction log at {url.removeprefix('sqlite:///')}: serve traffic first "
             "(make serve, then make traffic or POST /predict)"

@@ -1,4 +1,5 @@
-"""`python -m level3_system serve` refuses to start without a champion, in one line that says what to do."""
+"""`python -m level3_system serve` refuses to start when the alias it serves has no version and is not one it
+may create (`champion` on a local store is trained first: tests/test_first_touch.py), in one line."""
 
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from level3_support import Store
 from support import PROJECT_ROOT
 
 
-def test_serve_without_a_champion_exits_1_with_one_line(new_store: Callable[[str], Store]) -> None:
+def test_serve_of_an_alias_with_no_version_exits_1_with_one_line(new_store: Callable[[str], Store]) -> None:
     # Given an empty registry (a migrated, empty store: the CLI pays no schema creation)
     store = new_store("serve_cli")
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_"))}
-    env = {**inherited, "CHURN_TRACKING_URI": store.tracking_uri, "CHURN_DATA_DIR": str(store.root)}
+    env = {
+        **inherited,
+        "CHURN_TRACKING_URI": store.tracking_uri,
+        "CHURN_DATA_DIR": str(store.root),
+        "CHURN_SERVING__MODEL_ALIAS": "staging",
+    }
     # When `serve` is run as `make serve` runs it
     completed = subprocess.run(
         [sys.executable, "-m", "level3_system", "serve"],
