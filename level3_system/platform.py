@@ -79,6 +79,11 @@ class Platform:
     def start(self) -> None:
         settings, conf = self.settings, self.settings.platform
         settings.prefect_root.mkdir(parents=True, exist_ok=True)
+        # The MLflow store created here, once: on a fresh clone the MLflow UI, the service and the deployments
+        # would otherwise each migrate the same new SQLite file at once (alembic: "expected to match one row").
+        from level3_system import registry
+
+        registry.version_by_alias(settings)
         env = {**os.environ, "PREFECT_HOME": str(settings.prefect_root)}
         api = os.environ.get("PREFECT_API_URL")
         if api is None:
