@@ -148,7 +148,7 @@ def start_postgres(folder: Path) -> Postgres:
     env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8"}
     init = _as_server_user([str(POSTGRES_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E",
                             "UTF8", "--no-sync"])  # fmt: skip
-    done = subprocess.run(init, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(init, env=env, capture_output=True, text=True, check=False, timeout=120)
     if done.returncode != 0:
         raise AssertionError(f"initdb failed: {done.stderr[-2000:]}")
     port = free_port()
@@ -172,7 +172,9 @@ def start_postgres(folder: Path) -> Postgres:
 
 def _wait_ready(server: Server, port: int) -> None:
     ready = [str(POSTGRES_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"]
-    wait_until(server, lambda: subprocess.run(ready, check=False).returncode == 0, 60, "accepting connections")
+    wait_until(
+        server, lambda: subprocess.run(ready, check=False, timeout=10).returncode == 0, 60, "accepting connections"
+    )
 
 
 def mlflow_server_on(backend: str, port: int, folder: Path) -> Server:

@@ -169,7 +169,11 @@ def test_a_bad_setting_is_one_line_naming_where_and_what(
 
 def test_make_serve_passes_host_and_port(tmp_path: Path) -> None:
     dry = subprocess.run(
-        ["make", "-n", "serve", "PORT=9000", "HOST=0.0.0.0"], cwd=PROJECT_ROOT, capture_output=True, text=True
+        ["make", "-n", "serve", "PORT=9000", "HOST=0.0.0.0"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert "serve --host 0.0.0.0 --port 9000" in dry.stdout, dry.stdout

@@ -172,7 +172,12 @@ def test_a_monitor_alert_starts_a_training_that_says_why(loop: Loop, raw_frame: 
     # When `make monitor` runs against the server (one drifted window is enough here)
     env = {**loop.env, "CHURN_MONITORING__CONSECUTIVE_WINDOWS": "1", "CHURN_MONITORING__MIN_ROWS": "300"}
     monitored = subprocess.run(
-        [sys.executable, "-m", "level3_system", "monitor"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "level3_system", "monitor"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert monitored.returncode == 0 and "ALERT" in monitored.stdout, monitored.stdout[-1500:] + monitored.stderr
     # Then its alert starts one training, tagged with why it ran, and a decision is recorded

@@ -151,7 +151,12 @@ def _make_monitor(settings: Any, **variables: str) -> subprocess.CompletedProces
         **variables,
     }
     return subprocess.run(
-        [sys.executable, "-m", "level3_system", "monitor"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "level3_system", "monitor"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

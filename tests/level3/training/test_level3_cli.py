@@ -132,5 +132,7 @@ def test_apply_environment_gives_prefect_the_terminal_handler(tmp_path: Path) ->
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "PREFECT_LOGGING", "LEVEL3_"))}
     env["CHURN_DATA_DIR"], env["MLFLOW_TRACKING_URI"] = str(tmp_path), f"sqlite:///{tmp_path / 'mlflow.db'}"
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False, timeout=120
+    )
     assert done.stdout.strip() == "TerminalHandler", done.stderr[-2000:]
