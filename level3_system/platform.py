@@ -157,6 +157,19 @@ def check_ports(settings: Level3Settings) -> None:
             )
 
 
+def _first_champion(settings: Level3Settings, running: Platform) -> None:
+    """A fresh clone's platform serves at once: the first champion is trained in it (its run in its UI). On a
+    team's registry the service waits for one instead (bootstrap.py never registers there unasked)."""
+    from level3_system import bootstrap
+    from level3_system.registry import NoModelError
+
+    os.environ["PREFECT_API_URL"] = running.urls["Prefect API"]
+    try:
+        bootstrap.champion(settings)
+    except NoModelError as exc:
+        print(f"{exc}: the service waits for the first champion", flush=True)
+
+
 def platform(settings: Level3Settings) -> int:
     if running_platform(settings) is not None:
         raise UserFacingError(f"a platform already runs from this project ({shown(state_path(settings))})")
@@ -172,6 +185,7 @@ def platform(settings: Level3Settings) -> int:
         width = max(len(name) for name in running.urls)
         for name, url in running.urls.items():
             print(f"{name:<{width}}  {url}")
+        _first_champion(settings, running)
         print("deployments: train (cron; on the monitor's alert), monitor (interval) · Ctrl-C stops all", flush=True)
         while (why := running.died()) is None:
             time.sleep(1)

@@ -36,7 +36,7 @@ NEEDS: dict[str, set[str]] = {
     "feedback": {ENV, CHAMPION},
     "score": {ENV, CHAMPION},
     "synth": {ENV, DATA},
-    "platform": {ENV},  # its service waits for the first champion; its deployments train one
+    "platform": {ENV, CHAMPION},
     "demo-loop": {ENV, DATA, CHAMPION},
     "ui": {ENV},
     "bench": {ENV, DATA, CHAMPION},
@@ -60,6 +60,7 @@ IN_CODE: dict[tuple[str, str], tuple[str, str]] = {
     ("validate", DATA): ("level3_system/training/command.py", "ingestion.ingest("),
     ("demo-loop", DATA): ("level3_system/demo.py", "bootstrap.raw_data(settings)"),
     ("demo-loop", CHAMPION): ("level3_system/demo.py", "bootstrap.champion(settings"),
+    ("platform", CHAMPION): ("level3_system/platform.py", "bootstrap.champion(settings)"),
     ("bench", CHAMPION): ("benchmarks/bench_serving.py", "bootstrap.champion(settings)"),
     ("bench-scoring", CHAMPION): ("benchmarks/bench_scoring.py", "bootstrap.champion(settings)"),
 }
