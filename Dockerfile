@@ -20,10 +20,11 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PYTHON_DOWNLOADS=never \
     UV_PYTHON_PREFERENCE=only-system
 WORKDIR /app
-# The dependencies first: this layer changes only with uv.lock and pyproject.toml.
+# The dependencies first: this layer changes only with uv.lock and pyproject.toml. Absolute mount targets: BuildKit
+# resolves relative ones against WORKDIR, Debian 12's podman (buildah 1.28) refuses them.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    --mount=type=bind,source=uv.lock,target=uv.lock \
-    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    --mount=type=bind,source=uv.lock,target=/app/uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=/app/pyproject.toml \
     uv sync --frozen --no-default-groups --no-install-project
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/uv \
