@@ -27,9 +27,12 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=pyproject.toml,target=/app/pyproject.toml \
     uv sync --frozen --no-default-groups --no-install-project
 COPY . .
+# uv leaves a world-writable .venv/.lock (its lock for concurrent syncs): the runtime has no uv, and nothing in the
+# code tree may be writable by the service's user.
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-default-groups \
-    && python -m compileall -q level2_pipeline level3_system deploy
+    && python -m compileall -q level2_pipeline level3_system deploy \
+    && rm -f .venv/.lock
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="churn-maturity" \
@@ -64,6 +67,9 @@ ENV PATH="/app/.venv/bin:${PATH}" \
     ORT_DISABLE_TELEMETRY=1 \
     MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false \
     GIT_OPTIONAL_LOCKS=0
+# No git in the image (runs are tagged with CHURN_GIT_COMMIT instead): without this, MLflow printed GitPython's
+# 15-line "Bad git executable" warning three times per training run.
+ENV GIT_PYTHON_REFRESH=quiet
 # The Prefect server writes its UI bundle on start: somewhere writable, not into the (read-only) environment.
 ENV PREFECT_UI_STATIC_DIRECTORY=/app/.prefect/ui
 USER ${UID}:${UID}
