@@ -29,7 +29,7 @@ export ORT_DISABLE_TELEMETRY := 1
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 export GIT_OPTIONAL_LOCKS := 0
 
-.PHONY: help env data level1 level2 level3 init validate serve monitor feedback traffic platform demo-loop score synth experiment compare diff maturity wheelhouse test lint viz ui bench bench-scoring soak clean
+.PHONY: help env data level1 level2 level3 init validate serve monitor feedback traffic platform demo-loop score synth experiment compare diff maturity wheelhouse image image-check test lint viz ui bench bench-scoring soak clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -120,6 +120,14 @@ wheelhouse: env ## wheels of every locked dependency and of uv, to install on a 
 		-r wheelhouse/requirements.txt hatchling editables "uv==$$($(UV) --version | cut -d' ' -f2)"
 	@echo "wheelhouse/: $$(ls wheelhouse/*.whl | wc -l) wheels, $$(du -sh wheelhouse | cut -f1); offline install: docs/wheelhouse.md"
 
+# The container image (tools/image.sh says how). image: docker when its engine answers, else podman (chroot isolation:
+# PODMAN_ISOLATION=oci for podman's default). image-check needs root, podman and mmdebstrap (.ci/run installs them).
+image: ## build the image churn-maturity:local (docker, else podman), as compose.yaml runs it
+	@tools/image.sh build
+
+image-check: ## the real Dockerfile built (on stand-in base images if no registry answers) and run as UID 10001: train, serve
+	@tools/image.sh check
+
 # Two processes by default (pytest-xdist; a test file stays in one): the suite waits on servers and subprocesses
 # as much as it computes. TEST_WORKERS=0 runs it in one process; `pytest -m servers` runs the real-server tests.
 TEST_WORKERS ?= 2
@@ -128,13 +136,14 @@ test: lint ## lint, then run the whole test suite (real PostgreSQL, MLflow and P
 
 # Offline, a few seconds: every linter's binary comes from its wheel (pyproject's dev group); the Compose schema is
 # vendored (deploy/schemas/README.md). deploy/check.py checks what the schema cannot (references, ports, secrets).
-lint: env ## ruff, hadolint (Dockerfile), compose.yaml against the Compose schema, actionlint (.github/workflows)
+lint: env ## ruff, hadolint (Dockerfile), compose.yaml against the Compose schema, actionlint (.github/workflows), shellcheck
 	@$(UV) run --frozen --no-sync ruff check .
 	@$(UV) run --frozen --no-sync ruff format --check .
 	@$(UV) run --frozen --no-sync hadolint Dockerfile
 	@$(UV) run --frozen --no-sync check-jsonschema --schemafile deploy/schemas/compose-spec.json compose.yaml
 	@$(PY) deploy/check.py
 	@$(UV) run --frozen --no-sync actionlint
+	@$(UV) run --frozen --no-sync shellcheck .ci/run tools/image.sh
 
 viz: env ## build a static kedro-viz site into data/08_reporting/level2/viz
 	@$(PY) -m level2_pipeline.viz
