@@ -53,6 +53,8 @@ NEEDS: dict[str, set[str]] = {
     "viz": {ENV},
     "help": set(),
     "clean": set(),
+    "image": set(),  # the Dockerfile's own environment, not .venv
+    "image-check": set(),
 }
 # Provided by the code a target runs: (file, what it must still call to provide it).
 IN_CODE: dict[tuple[str, str], tuple[str, str]] = {
