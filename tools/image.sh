@@ -45,7 +45,7 @@ pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL $1"; }
 log() { echo "     $*"; }
 # A step's own output goes to a log file; on failure its last lines are shown.
-show_tail() { [ -s "$1" ] && tail -n "${2:-25}" "$1" | sed 's/^/     | /'; return 0; }
+show_tail() { [ -s "$1" ] && tail -n "${2:-25}" "$1" | cut -c1-300 | sed 's/^/     | /'; return 0; }
 
 git_commit() { git -C "$ROOT_DIR" rev-parse HEAD 2>/dev/null || echo unknown; }
 
@@ -174,7 +174,7 @@ uv_stand_in() {
         *) echo "no uv wheel platform for $arch" >"$logfile"; return 1 ;;
     esac
     mkdir -p "$CACHE/wheels"
-    python3 -m pip download --quiet --no-deps --only-binary=:all: --platform "$platform" --python-version 3 \
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --platform "$platform" \
         --dest "$CACHE/wheels" "uv==$version" >"$logfile" 2>&1 || return 1
     work="$(mktemp -d)"
     python3 - "$CACHE/wheels" "$version" "$platform" "$work/uv.tar" >>"$logfile" 2>&1 <<'PY' || { rm -rf "$work"; return 1; }
