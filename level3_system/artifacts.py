@@ -116,3 +116,52 @@ def load_reference(settings: Level3Settings, run_id: str | None) -> pd.DataFrame
         return None
     with tempfile.TemporaryDirectory() as folder:
         return pd.read_parquet(download(settings, run_id, REFERENCE_ARTIFACT, Path(folder)))
+
+
+# --- the decision: who gets an offer (level3_system/decision/) ---------------------------------------------------
+
+DECISION_ARTIFACT = "decision/decision.json"
+
+
+def log_decision(report: dict[str, Any]) -> None:
+    """Into the active MLflow run: decision.json (its policy, threshold, economics and holdout value)."""
+    import mlflow
+
+    mlflow.log_dict(report, DECISION_ARTIFACT)
+
+
+def load_decision(settings: Level3Settings, run_id: str | None) -> dict[str, Any] | None:
+    """The version's decision.json, or None for a version trained before decisions travelled with the model."""
+    from level3_system.registry import client, download
+
+    if not run_id or DECISION_ARTIFACT not in {a.path for a in client(settings).list_artifacts(run_id, "decision")}:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        return _read(download(settings, run_id, DECISION_ARTIFACT, Path(folder)))
+
+
+def offer_policy(
+    settings: Level3Settings, record: dict[str, Any] | None, *, version: str = "?", override: bool = True
+) -> Any:
+    """The `OfferPolicy` a version offers on: its own, `serving.threshold` when set (and `override`), or (a
+    version without a decision) today's conf/ (its fixed threshold, or the break-even of its economics)."""
+    from dataclasses import replace
+
+    from level3_system.decision.policy import Economics, OfferPolicy
+
+    if record is not None:
+        policy = OfferPolicy.from_dict(record)
+    else:
+        conf = settings.decision
+        economics = Economics.of(conf)
+        threshold = conf.threshold if conf.policy == "fixed" and conf.threshold else economics.break_even
+        logger.warning(
+            "version %s carries no decision (trained before decisions travelled with the model): it offers at "
+            "p >= %.3f from today's conf/",
+            version,
+            threshold,
+        )
+        policy = OfferPolicy(conf.policy, float(min(threshold, 1.0)), economics, "conf")
+    if override and settings.serving.threshold is not None:
+        policy = replace(policy, threshold=float(settings.serving.threshold), source="serving.threshold")
+    return policy

@@ -1,7 +1,9 @@
 """The promotion policy: behaviour checks and the champion/challenger rule, as pure functions (no registry I/O).
 
 A new version is `challenger`. It becomes `champion` when its holdout ROC AUC clears the floor, it passes the
-behaviour checks, and it is not worse than the current champion on the same holdout (within a tolerance). The
+behaviour checks, and it is not worse than the current champion on the same holdout (within a tolerance): in ROC
+AUC, and in the net value per 1,000 customers its offers earn under today's economics (the champion offering at
+the threshold it serves with). The
 registry calls that carry the decision out are in `registry.py`; the flow's `promote` task joins the two.
 """
 
@@ -14,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from level3_system.decision.policy import Economics, value_per_1000
 from level3_system.settings import DirectionalCheck, InvarianceCheck, PromotionRules
 
 
@@ -88,6 +91,25 @@ class RecentComparison:
     champion_auc: float | None = None
 
 
+@dataclass(frozen=True)
+class ValueComparison:
+    """Both models' net value per 1,000 holdout customers under today's economics, each at its own threshold."""
+
+    candidate: float
+    champion: float
+    champion_threshold: float
+
+
+def _value_reason(value: ValueComparison, rules: PromotionRules, version: str | None) -> tuple[bool, str]:
+    bar = value.champion - rules.value_tolerance * abs(value.champion)
+    holds = value.candidate >= bar
+    return holds, (
+        f"vs champion v{version} net value per 1,000 (today's economics, its threshold "
+        f"{value.champion_threshold:.2f}) {value.champion:,.0f} on the same holdout: {value.candidate:,.0f} "
+        f"{'≥' if holds else '<'} {bar:,.0f} (tolerance {rules.value_tolerance:.0%})"
+    )
+
+
 def decide(
     candidate_auc: float,
     champion_auc: float | None,
@@ -95,6 +117,7 @@ def decide(
     rules: PromotionRules,
     champion_version: str | None = None,
     recent: RecentComparison | None = None,
+    value: ValueComparison | None = None,
 ) -> Decision:
     """The promotion rule: every reason is kept, passed or failed. With a recent window of enough outcomes, the
     challenger must also hold up against the champion on it."""
@@ -116,6 +139,10 @@ def decide(
             f"vs champion v{champion_version} ROC AUC {champion_auc:.4f} on the same holdout: "
             f"{candidate_auc:.4f} {'≥' if beats else '<'} {bar:.4f} (tolerance {rules.champion_tolerance})"
         )
+        if value is not None:
+            holds, reason = _value_reason(value, rules, champion_version)
+            promote &= holds
+            reasons.append(reason)
     if recent is not None:
         rule = rules.recent_window
         if recent.rows < rule.min_rows or recent.candidate_auc is None:
@@ -146,10 +173,12 @@ def evaluate_candidate(
     rules: PromotionRules,
     champion: tuple[str, Any] | None = None,
     recent: tuple[pd.DataFrame, pd.Series] | None = None,
+    value: tuple[float, float, Economics] | None = None,
 ) -> Decision:
     """Judge a candidate: its holdout AUC (scored once, by level 2's `evaluate`), the behaviour checks, the
     champion `(version, model)` scored on the same holdout when there is one, and both on the `recent` window
-    (the newest outcomes, held out of a retraining) when there is one."""
+    (the newest outcomes, held out of a retraining) when there is one. `value`: the candidate's net value per
+    1,000 on the holdout, the champion's threshold and today's economics, to compare them in money too."""
     checks = behaviour_checks(model, x_test, rules)
     window = None
     if recent is not None:
@@ -163,5 +192,11 @@ def evaluate_candidate(
     if champion is None:
         return decide(candidate_auc, None, checks, rules, recent=window)
     version, champion_model = champion
-    champion_auc = float(roc_auc_score(y_test, probability(champion_model, x_test)))
-    return decide(candidate_auc, champion_auc, checks, rules, champion_version=version, recent=window)
+    champion_p = probability(champion_model, x_test)
+    champion_auc = float(roc_auc_score(y_test, champion_p))
+    money = None
+    if value is not None:
+        candidate_value, threshold, economics = value
+        champion_value = value_per_1000(np.asarray(y_test), champion_p >= threshold, economics)
+        money = ValueComparison(candidate_value, champion_value, threshold)
+    return decide(candidate_auc, champion_auc, checks, rules, champion_version=version, recent=window, value=money)

@@ -119,12 +119,16 @@ def with_serving(settings: Level3Settings, **serving: Any) -> Level3Settings:
 
 
 def train(settings: Level3Settings) -> Any:
-    """Level 2's two pipelines on the settings' data root; the outcome as the flow's `data_science` task builds it."""
+    """Level 2's two pipelines on the settings' data root; the outcome as the flow's `data_science` and `decide`
+    tasks build it."""
     from level3_system.training.compose import run_level2, training_outcome
+    from level3_system.training.decision_report import decide
 
     run_level2(settings, "data_processing")
     raw_path = settings.data_root / RAW_RELATIVE
-    return training_outcome(run_level2(settings, "data_science"), raw_path, sha256_of(raw_path))
+    outcome = training_outcome(run_level2(settings, "data_science"), raw_path, sha256_of(raw_path))
+    outcome.decision = decide(settings, outcome)
+    return outcome
 
 
 @dataclass(frozen=True)

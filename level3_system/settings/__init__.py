@@ -20,6 +20,7 @@ from level2_pipeline.errors import ConfigError, describe_invalid
 from level2_pipeline.project import PROJECT_ROOT, apply_quiet_environment
 from level3_system.settings.blocks import (
     ContinuousTrainingSettings,
+    DecisionSettings,
     DirectionalCheck,
     InvarianceCheck,
     ModelCardSettings,
@@ -39,6 +40,7 @@ from level3_system.tracelog import TRACE_LOG_VARIABLE, trace_log_path
 
 __all__ = [
     "ContinuousTrainingSettings",
+    "DecisionSettings",
     "DirectionalCheck",
     "InvarianceCheck",
     "Level3Settings",
@@ -122,6 +124,7 @@ class Level3Settings(BaseSettings):
     retry_delay_seconds: list[float] = [1, 5]
     promotion: PromotionRules
     serving: ServingSettings = ServingSettings()
+    decision: DecisionSettings = DecisionSettings()
     model_card: ModelCardSettings = ModelCardSettings()
     prediction_log: PredictionLogSettings = PredictionLogSettings()
     monitoring: MonitoringSettings = MonitoringSettings()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -39,6 +39,9 @@ class RecentWindowRule(_Strict):
 class PromotionRules(_Strict):
     min_roc_auc: float = Field(ge=0, le=1)
     champion_tolerance: float = Field(ge=0, le=1)
+    # A challenger's net value per 1,000 customers (today's economics, same holdout) may fall at most this share
+    # of the champion's below it.
+    value_tolerance: float = Field(default=0.05, ge=0, le=1)
     invariance: InvarianceCheck | None = None
     directional: DirectionalCheck | None = None
     recent_window: RecentWindowRule = RecentWindowRule()
@@ -56,10 +59,32 @@ class ServingSettings(_Strict):
     max_body_bytes: int = Field(default=8_000_000, ge=1024)
     # Poll the registry and swap to a new champion every N seconds; 0 turns polling off (use /admin/reload).
     reload_interval_seconds: float = Field(default=0, ge=0)
-    # None: the threshold the model was evaluated with (its run's `threshold` metric).
+    # None: offers at the decision threshold the version was trained with (its decision.json); a number overrides it.
     threshold: float | None = Field(default=None, gt=0, lt=1)
     # auto: the linear fold when the pipeline has that shape, else the ONNX export, else sklearn itself.
     fast_path: Literal["auto", "linear", "onnx", "sklearn"] = "auto"
+
+
+class DecisionSettings(_Strict):
+    """Who gets a retention offer, in money (level3_system/decision/): read by training, serving, scoring and
+    monitoring. An offer costs `offer_cost`; a churner who gets one stays with probability `offer_success_rate`,
+    which saves `churn_loss`; an offer to a customer who would have stayed only costs."""
+
+    policy: Literal["expected_value", "fixed"] = "expected_value"
+    offer_cost: float = Field(default=50.0, ge=0)
+    churn_loss: float = Field(default=500.0, gt=0)
+    offer_success_rate: float = Field(default=0.5, gt=0, le=1)
+    # policy fixed: offer at p >= threshold; policy expected_value: chosen by training, out of the holdout.
+    threshold: float | None = Field(default=None, gt=0, lt=1, validate_default=True)
+    budget: int | None = Field(default=None, ge=0)  # make score: at most this many offers a run (BUDGET=n)
+    cv_folds: int = Field(default=5, ge=2, le=20)  # out-of-fold probabilities of the training rows choose it
+
+    @field_validator("threshold")
+    @classmethod
+    def _fixed_needs_one(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None and info.data.get("policy") == "fixed":
+            raise ValueError("policy fixed needs a threshold between 0 and 1 (or policy: expected_value)")
+        return value
 
 
 class SegmentSpec(_Strict):
@@ -83,18 +108,28 @@ class SegmentSpec(_Strict):
 
 
 class ModelCardSettings(_Strict):
-    """What the model card (level3_system/model_card.py) says beyond the numbers, and how it chooses a threshold."""
+    """What the model card (level3_system/training/model_card.py) says beyond the numbers, and its intervals."""
 
     intended_use: str = "Rank current customers by churn risk to target retention offers; not for individual decisions."
     limitations: list[str] = []
     segments: list[SegmentSpec] = []
-    # The value of acting (an assumption, per customer): an offer costs `retention_offer_cost`; a treated churner
-    # stays with probability `offer_success_rate`, which saves `churn_loss`.
-    retention_offer_cost: float = Field(default=50.0, ge=0)
-    churn_loss: float = Field(default=500.0, ge=0)
-    offer_success_rate: float = Field(default=0.5, ge=0, le=1)
+    # The value assumptions are the `decision` block's (one place): the card reports what training decided.
     bootstrap_resamples: int = Field(default=1000, ge=10)
     bootstrap_seed: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: object) -> object:
+        moved = {
+            "retention_offer_cost": "offer_cost",
+            "churn_loss": "churn_loss",
+            "offer_success_rate": "offer_success_rate",
+        }
+        found = [key for key in moved if isinstance(data, dict) and key in data]
+        if found:
+            where = ", ".join(f"{key} → level3.decision.{moved[key]}" for key in found)
+            raise ValueError(f"the value assumptions moved to the decision block: {where}")
+        return data
 
 
 class PredictionLogSettings(_Strict):

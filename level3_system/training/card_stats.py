@@ -1,21 +1,20 @@
 """The statistics of the model card, as pure functions of the holdout's labels and probabilities.
 
 Metrics with percentile bootstrap intervals (vectorised: a resample is a row of counts per holdout customer, fixed
-seed), the decision threshold that maximises the expected value of a retention offer, a reliability table, and the
-metrics per segment. `model_card.py` assembles them into the card.
+seed), a reliability table, and the metrics per segment. `model_card.py` assembles them into the card, with the
+decision training made (`decision_report.py`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from level3_system.settings import ModelCardSettings, SegmentSpec
+from level3_system.settings import SegmentSpec
 
 CONFIDENCE = 0.95
-THRESHOLD_GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)
 CALIBRATION_BINS = 10
 
 
@@ -104,49 +103,6 @@ def bootstrap_metrics(
             low, high = np.percentile(defined, [tail, 100 - tail]) if defined.size else (np.nan, np.nan)
             found[name] = Estimate(float(point[name][0]), float(low), float(high))
     return found
-
-
-# --- the decision threshold --------------------------------------------------------------------------------
-
-
-def expected_value(y: np.ndarray, p: np.ndarray, threshold: float, card: ModelCardSettings) -> float:
-    """Expected value per holdout customer of offering retention to everyone with p >= threshold.
-
-    Against doing nothing: each offer costs `retention_offer_cost`; an offer to a real churner keeps them with
-    probability `offer_success_rate`, which saves `churn_loss`. Offers to customers who would stay only cost.
-    """
-    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    treated = p >= threshold
-    gain = y * card.offer_success_rate * card.churn_loss - card.retention_offer_cost
-    return float((treated * gain).sum() / len(y))
-
-
-@dataclass(frozen=True)
-class ThresholdChoice:
-    threshold: float
-    value: float  # expected value per customer at `threshold`
-    value_at_contract: float  # ... at the metrics contract's threshold
-    contract_threshold: float
-    treated_share: float
-    treated_share_at_contract: float
-    curve: dict[float, float] = field(default_factory=dict)
-
-
-def choose_threshold(
-    y: np.ndarray, p: np.ndarray, card: ModelCardSettings, contract_threshold: float = 0.5
-) -> ThresholdChoice:
-    """The grid threshold (0.01 steps) with the highest expected value on the holdout; the lowest one on a tie."""
-    curve = {float(t): expected_value(y, p, float(t), card) for t in THRESHOLD_GRID}
-    best = max(curve, key=lambda t: (curve[t], -t))
-    return ThresholdChoice(
-        threshold=best,
-        value=curve[best],
-        value_at_contract=expected_value(y, p, contract_threshold, card),
-        contract_threshold=contract_threshold,
-        treated_share=float(np.mean(np.asarray(p) >= best)),
-        treated_share_at_contract=float(np.mean(np.asarray(p) >= contract_threshold)),
-        curve=curve,
-    )
 
 
 # --- calibration and segments ------------------------------------------------------------------------------

@@ -54,6 +54,11 @@ def format_summary(summary: Any) -> str:
         return "\n".join(lines)
     metrics = "  ".join(f"{k} {summary.metrics[k]:.4f}" for k in METRICS_SHOWN if k in summary.metrics)
     lines.append(f"  metrics     {metrics}")
+    offers = getattr(summary, "offers", None)
+    if offers:
+        from level3_system.training.decision_report import summary_line
+
+        lines.append(f"  decision    {summary_line(offers)}")
     lines.append(f"  mlflow      run {summary.run_id} (experiment {summary.experiment_id})")
     lines.append(f"  registry    {summary.registered_model} version {summary.model_version} → {summary.status}")
     lines += [f"      - {reason}" for reason in summary.decision]

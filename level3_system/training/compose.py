@@ -46,6 +46,7 @@ class TrainingOutcome:
     validation: list[dict[str, Any]] = field(default_factory=list)
     recent: pd.DataFrame | None = None  # model-input rows: the newest outcomes, held out of a retraining
     tags: dict[str, str] = field(default_factory=dict)  # why the run ran, what feedback it learned from
+    decision: dict[str, Any] | None = None  # decision.json: the offer policy chosen out of the holdout, valued on it
 
 
 def run_level2(settings: Level3Settings, pipeline: str, **slice_: Any) -> RunOutputs:
@@ -84,9 +85,11 @@ def judge(settings: Level3Settings, outcome: TrainingOutcome, version: str) -> p
     """The promotion decision for a registered version: the policy (`promotion.py`) against the current champion
     (loaded from the registry and scored on the same holdout), or with no champion to beat."""
     current = registry.champion(settings)
-    champion = None
+    champion = value = None
     if current is not None and str(current.version) != version:
         champion = (str(current.version), registry.load_model(settings, str(current.version)))
+        if outcome.decision is not None:
+            value = _value_terms(settings, outcome, current)
     recent = None
     if outcome.recent is not None:
         target = outcome.contract.target
@@ -99,7 +102,20 @@ def judge(settings: Level3Settings, outcome: TrainingOutcome, version: str) -> p
         settings.promotion,
         champion,
         recent,
+        value,
     )
+
+
+def _value_terms(settings: Level3Settings, outcome: TrainingOutcome, current: Any) -> tuple[float, float, Any]:
+    """The candidate's net value per 1,000 (decision.json), the threshold the champion offers at (its own, as it
+    is served) and today's economics: what `promotion` compares in money."""
+    from level3_system.artifacts import load_decision, offer_policy
+    from level3_system.decision.policy import Economics
+
+    assert outcome.decision is not None
+    record = load_decision(settings, current.run_id)
+    served = offer_policy(settings, record, version=str(current.version), override=False)
+    return float(outcome.decision["value_per_1000"]["model"]), served.threshold, Economics.of(settings.decision)
 
 
 def promote_version(settings: Level3Settings, outcome: TrainingOutcome, version: str, run_id: str) -> Decision:

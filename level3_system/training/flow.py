@@ -1,7 +1,8 @@
 """The level-3 training flow: level 2's pipelines, wrapped in gates, tracking and promotion.
 
 ingest → validate_raw → data_processing (level 2) → validate_model_input → [validate_feedback]
-       → data_science (level 2) → track (MLflow) → register (challenger) → promote (champion?) → model_card
+       → data_science (level 2) → decide (who gets an offer) → track (MLflow) → register (challenger)
+       → promote (champion?) → model_card
 
 Every run says why it ran (`trigger`: manual, schedule, or drift with the monitoring run that raised the alert):
 in its Prefect run name, its MLflow tags and its summary. A scheduled or drift-triggered run also learns from the
@@ -39,6 +40,7 @@ from level3_system.locks import data_lock
 from level3_system.retry import io_options
 from level3_system.settings import Level3Settings, get_settings
 from level3_system.training.compose import TrainingOutcome, promote_version, run_level2, training_outcome
+from level3_system.training.decision_report import decide as decision_for
 from level3_system.training.feedback import Feedback, augmented, collect, read_labelled
 from level3_system.training.model_card import publish as publish_card
 from level3_system.training.tracking import TrackedRun, log_training_run
@@ -62,7 +64,8 @@ class TrainSummary:
     experiment_id: str | None = None
     model_version: str | None = None
     registered_model: str = ""
-    decision: list[str] = field(default_factory=list)
+    decision: list[str] = field(default_factory=list)  # the promotion's reasons
+    offers: dict[str, Any] = field(default_factory=dict)  # decision.json: who gets a retention offer
     reports_dir: str = ""
     seconds: float = 0.0
 
@@ -158,6 +161,14 @@ def data_science(
     return outcome
 
 
+@task(name="decide", cache_policy=NO_CACHE)
+def decide(settings: Level3Settings, outcome: TrainingOutcome) -> dict[str, Any]:
+    """The offer policy: its threshold chosen on the training rows (out of fold), then valued on the holdout."""
+    report = decision_for(settings, outcome)
+    get_run_logger().info("decision: offer at p >= %.2f (%s)", report["threshold"], report["chosen_on"])
+    return report
+
+
 @task(name="track", cache_policy=NO_CACHE)
 def track(settings: Level3Settings, outcome: TrainingOutcome) -> TrackedRun:
     tracked = log_training_run(
@@ -202,17 +213,21 @@ def model_card(
         settings, outcome, run_id=tracked.run_id, version=version, champion=decision.promote, decision=decision.text
     )
     get_run_logger().info(
-        "model card of version %s (%s): decision threshold %.2f%s",
+        "model card of version %s (%s): offer threshold %.2f%s",
         version,
         "champion" if decision.promote else "challenger",
-        card.threshold.threshold,
+        card.decision["threshold"],
         f", written to {written[0]}" if written else "",
     )
 
 
 def _write_summary(settings: Level3Settings, summary: TrainSummary) -> None:
     settings.reports.mkdir(parents=True, exist_ok=True)
-    (settings.reports / "train_summary.json").write_text(json.dumps(asdict(summary), indent=2, default=str) + "\n")
+    written = {**asdict(summary), "offers": {k: v for k, v in summary.offers.items() if k != "curve"}}
+    (settings.reports / "train_summary.json").write_text(json.dumps(written, indent=2, default=str) + "\n")
+    if summary.offers:  # decision.json (a contract): this run's, with the version it belongs to
+        record = {**summary.offers, "model_version": summary.model_version, "status": summary.status}
+        (settings.reports / "decision.json").write_text(json.dumps(record, indent=2) + "\n")
 
 
 def _run_name() -> str:
@@ -274,6 +289,7 @@ def train(settings: Level3Settings | None = None, trigger: str = "manual", alert
         return _stopped(settings, summary, outcome, started)
     outcome.tags.update({"trigger": trigger, **({"monitoring_run_id": monitoring_run} if monitoring_run else {})})
     summary.validation, summary.feedback = outcome.validation, {k: v for k, v in outcome.tags.items() if "." in k}
+    outcome.decision = decide(settings, outcome)
     tracked = track.with_options(**io)(settings, outcome)
     version = register_model.with_options(**io)(settings, tracked)
     decision = promote.with_options(**io)(settings, outcome, version, tracked)
@@ -285,6 +301,7 @@ def train(settings: Level3Settings | None = None, trigger: str = "manual", alert
     summary.model_version = version
     summary.registered_model = settings.registered_model
     summary.decision = decision.reasons
+    summary.offers = outcome.decision
     summary.seconds = time.perf_counter() - started
     _write_summary(settings, summary)
     return summary

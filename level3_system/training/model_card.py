@@ -2,13 +2,14 @@
 
 `build_card` takes the card's numbers from the holdout's labels and probabilities (scored once, by level 2's
 `evaluate`) and `settings.model_card` (conf/<env>/level3.yml), through the pure functions of `card_stats.py`:
-holdout metrics with bootstrap intervals, the expected-value decision threshold, a reliability table and metrics
-per segment (the segments are configuration: a fork names its own columns). `render` turns them into markdown;
+holdout metrics with bootstrap intervals, a reliability table and metrics per segment (the segments are
+configuration: a fork names its own columns); and the decision training made (decision.json: the offer threshold
+chosen out of the holdout and what it earns on it). `render` turns them into markdown;
 `publish` (the flow's `model_card` task, once the registry decision is known) logs the card to the MLflow run
 and, for a new champion, writes it to the reports folder.
 
 The metrics contract is untouched: its `threshold` stays what level 2 evaluated with (0.5), so levels 1-3 keep
-identical metrics; the card's `decision_threshold` is a recommendation, logged beside them.
+identical metrics; the offer threshold is the decision's, which serving and batch scoring act on.
 """
 
 from __future__ import annotations
@@ -24,9 +25,7 @@ from level3_system.settings import ModelCardSettings
 from level3_system.training.card_stats import (
     CONFIDENCE,
     Estimate,
-    ThresholdChoice,
     bootstrap_metrics,
-    choose_threshold,
     reliability_table,
     segment_table,
 )
@@ -40,7 +39,7 @@ class ModelCard:
 
     settings: ModelCardSettings
     metrics: dict[str, Estimate]
-    threshold: ThresholdChoice
+    decision: dict[str, Any]  # decision.json
     calibration: pd.DataFrame
     segments: dict[str, pd.DataFrame | None]
     n_test: int
@@ -53,23 +52,25 @@ def build_card(
     y_test: pd.Series,
     probability: np.ndarray,
     card: ModelCardSettings,
+    decision: dict[str, Any],
     *,
     contract_threshold: float = 0.5,
     facts: dict[str, str] | None = None,
 ) -> ModelCard:
-    """The card's numbers from the holdout: its rows, labels (0/1, 1 = churns) and the model's probabilities."""
+    """The card's numbers from the holdout: its rows, labels (0/1, 1 = churns), the model's probabilities, and
+    the decision training made (decision.json)."""
     y = np.asarray(y_test, dtype=float)
     p = np.asarray(probability, dtype=float)
-    choice = choose_threshold(y, p, card, contract_threshold)
+    offer_at = float(decision["threshold"])
     metrics = bootstrap_metrics(
-        y, p, [contract_threshold, choice.threshold], resamples=card.bootstrap_resamples, seed=card.bootstrap_seed
+        y, p, [contract_threshold, offer_at], resamples=card.bootstrap_resamples, seed=card.bootstrap_seed
     )
     return ModelCard(
         settings=card,
         metrics=metrics,
-        threshold=choice,
+        decision=decision,
         calibration=reliability_table(y, p),
-        segments={s.column: segment_table(x_test, y, p, s, choice.threshold) for s in card.segments},
+        segments={s.column: segment_table(x_test, y, p, s, offer_at) for s in card.segments},
         n_test=len(y),
         test_churn_rate=float(y.mean()) if len(y) else float("nan"),
         facts=dict(facts or {}),
@@ -87,8 +88,43 @@ def _table(frame: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _decision_lines(d: dict[str, Any]) -> list[str]:
+    e, interval = d["economics"], d["interval_95"]
+    value = {**d["value_per_1000"]}
+    value["model_minus_offer_all"] = value["model"] - value["offer_all"]
+
+    def row(name: str, key: str) -> str:
+        low, high = interval[key]
+        return f"| {name} | {value[key]:,.0f} | [{low:,.0f}, {high:,.0f}] |"
+
+    return [
+        "## Decision: who gets a retention offer",
+        "",
+        f"Offer when the churn probability is at least **{d['threshold']:.2f}** (policy `{d['policy']}`, chosen on "
+        f"{d['chosen_on']}; the holdout did not choose it). Break-even for a calibrated model: p = cost / (success × "
+        f"loss) = {d['break_even']:.2f}. Economics (conf `decision`): an offer costs {e['offer_cost']:g}; a churner "
+        f"who gets one stays with probability {e['offer_success_rate']:g}, saving {e['churn_loss']:g}. The metrics "
+        "contract keeps labelling churners at its own threshold.",
+        "",
+        f"On the holdout: {d['offers_per_1000']:.0f} offers per 1,000 customers. Net value per 1,000 customers, "
+        "against doing nothing:",
+        "",
+        "| policy | net value per 1,000 | 95 % interval |",
+        "|---|---|---|",
+        row("the model's (this threshold)", "model"),
+        row("offer to everyone", "offer_all"),
+        row("a random set of as many customers", "random"),
+        "| offer to no one | 0 | – |",
+        row("the model's minus offer to everyone", "model_minus_offer_all"),
+        "",
+        "The chart is the run's artifact `plots/value_by_threshold.png`.",
+        "",
+    ]
+
+
 def render(card: ModelCard, title: str = "Model card") -> str:
-    s, choice = card.settings, card.threshold
+    s = card.settings
+    offer_at = float(card.decision["threshold"])
     lines = [f"# {title}", ""]
     lines += [f"- **{name}**: {value}" for name, value in card.facts.items()]
     lines += ["", "## Intended use", "", s.intended_use.strip(), ""]
@@ -107,22 +143,7 @@ def render(card: ModelCard, title: str = "Model card") -> str:
     ]
     lines += [
         "",
-        "## Decision threshold",
-        "",
-        f"Chosen threshold: **{choice.threshold:.2f}** (logged as the MLflow metric `decision_threshold`); the "
-        f"metrics contract keeps evaluating at {choice.contract_threshold:g}, and serving is unchanged.",
-        "",
-        f"It maximises the expected value per customer on the holdout over thresholds 0.01–0.99 (0.01 steps; the "
-        f"lowest on a tie). Assumptions (conf `model_card`): a retention offer costs {s.retention_offer_cost:g} per "
-        f"customer treated; a treated churner stays with probability {s.offer_success_rate:g}, saving "
-        f"{s.churn_loss:g}; customers who would stay only cost the offer. Value is against offering nobody (0).",
-        "",
-        "| threshold | expected value per customer | customers treated |",
-        "|---|---|---|",
-        f"| {choice.contract_threshold:g} (metrics contract) | {choice.value_at_contract:.2f} | "
-        f"{choice.treated_share_at_contract:.1%} |",
-        f"| {choice.threshold:.2f} (chosen) | {choice.value:.2f} | {choice.treated_share:.1%} |",
-        "",
+        *_decision_lines(card.decision),
         "## Calibration",
         "",
         f"Brier score {card.metrics['brier'].value:.4f}. Reliability on the holdout (10 equal-width bins); the plot "
@@ -138,7 +159,7 @@ def render(card: ModelCard, title: str = "Model card") -> str:
         if table is None:
             lines += [f"The holdout has no column `{column}`: check conf `model_card.segments`.", ""]
             continue
-        lines += [f"Recall and precision at the chosen threshold {choice.threshold:.2f}.", ""]
+        lines += [f"Recall and precision at the offer threshold {offer_at:.2f}.", ""]
         lines += [*_table(table), ""]
     lines += ["## Known limitations", ""]
     lines += [f"- {item}" for item in s.limitations] or ["- None recorded."]
@@ -157,7 +178,7 @@ def publish(
     champion: bool,
     decision: str,
 ) -> tuple[ModelCard, str, list[Path]]:
-    """Build the card of a registered version, log it (and `decision_threshold`) to its MLflow run, and write it
+    """Build the card of a registered version, log it to its MLflow run, and write it
     to `<reports>/model_card.md` and `model_card_v<version>.md` when the version became champion.
 
     `settings` is the Level3Settings, `outcome` the TrainingOutcome: typed loosely to keep this module free of
@@ -183,12 +204,12 @@ def publish(
         outcome.y_test,
         outcome.holdout_probability,
         settings.model_card,
+        outcome.decision,
         contract_threshold=threshold,
         facts=facts,
     )
     markdown = render(card, title=f"Model card: {settings.registered_model} v{version}")
     mlflow_client = client(settings)
-    mlflow_client.log_metric(run_id, "decision_threshold", card.threshold.threshold)
     mlflow_client.log_text(run_id, markdown, CARD_ARTIFACT)
     written: list[Path] = []
     if champion:

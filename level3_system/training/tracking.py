@@ -24,7 +24,7 @@ import pandas as pd
 
 from level2_pipeline.project import PROJECT_ROOT
 from level3_system import registry
-from level3_system.artifacts import log_reference, log_trained_with, reference_sample
+from level3_system.artifacts import log_decision, log_reference, log_trained_with, reference_sample
 from level3_system.settings import Level3Settings
 from level3_system.training.compose import TrainingOutcome
 
@@ -117,6 +117,32 @@ def _log_fast_path(outcome: TrainingOutcome) -> None:
     mlflow.log_metric("fast_path_max_difference", difference)
 
 
+def _log_decision(report: dict[str, Any]) -> None:
+    """decision.json with the version (serving offers on it), its headline figures and the value chart."""
+    import mlflow
+
+    from level3_system.training.decision_report import value_figure
+    from level3_system.training.plots import close
+
+    log_decision(report)
+    value = report["value_per_1000"]
+    mlflow.log_metrics(
+        {
+            "decision_threshold": report["threshold"],
+            "decision_break_even": report["break_even"],
+            "offers_per_1000": report["offers_per_1000"],
+            "value_per_1000": value["model"],
+            "value_per_1000_offer_all": value["offer_all"],
+            "value_per_1000_random": value["random"],
+        }
+    )
+    figure = value_figure(report)
+    try:
+        mlflow.log_figure(figure, "plots/value_by_threshold.png")
+    finally:
+        close({"value": figure})
+
+
 def _completed_run(settings: Level3Settings, experiment_id: str, task_run_id: str | None) -> TrackedRun | None:
     """The run this task run already logged completely (a retry after a later failure), if any."""
     if not task_run_id:
@@ -203,6 +229,8 @@ def _log(
             skops_trusted_types=trusted_types(outcome.model),
         )
         log_trained_with(outcome.contract, outcome.clean)
+        if outcome.decision is not None:
+            _log_decision(outcome.decision)
         log_reference(reference_sample(outcome.model, outcome.x_train, outcome.contract, reference_rows))
         _log_fast_path(outcome)
         model_id = getattr(info, "model_id", None)

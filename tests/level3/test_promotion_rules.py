@@ -17,6 +17,7 @@ from level2_pipeline.params import ModelParams, SplitParams
 from level2_pipeline.pipelines.data_science import nodes as science
 from level3_system.promotion import (
     CheckResult,
+    ValueComparison,
     behaviour_checks,
     decide,
     directional_check,
@@ -110,6 +111,19 @@ def test_every_reason_is_kept() -> None:
     assert len(decision.reasons) == 4, "floor, each check and the champion comparison: one reason each"
     assert decision.checks == [PASSED, FAILED]
     assert decision.champion_version == "2"
+
+
+def test_a_challenger_losing_more_than_the_tolerance_in_money_stays_challenger() -> None:
+    # Same ROC AUC; the champion earns 30,000 per 1,000 customers; the tolerance is 5 %: the bar is 28,500.
+    at_bar = decide(0.84, 0.84, [PASSED], RULES, "1", value=ValueComparison(28_500, 30_000, 0.2))
+    below = decide(0.84, 0.84, [PASSED], RULES, "1", value=ValueComparison(28_499, 30_000, 0.2))
+    better = decide(0.84, 0.84, [PASSED], RULES, "1", value=ValueComparison(31_000, 30_000, 0.2))
+
+    assert RULES.value_tolerance == 0.05
+    assert at_bar.promote and better.promote
+    assert not below.promote
+    assert "net value per 1,000" in below.reasons[-1] and "28,499 < 28,500" in below.reasons[-1], below.reasons
+    assert "its threshold 0.20" in below.reasons[-1]
 
 
 # --- behaviour checks on level 2's model -------------------------------------------------------------------

@@ -17,19 +17,15 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from support import RAW_RELATIVE
 
 from level2_pipeline.ingestion import sha256_of
-from level3_system.settings import ModelCardSettings, SegmentSpec
+from level3_system.settings import SegmentSpec
 from level3_system.training.card_stats import (
     bootstrap_metrics,
-    choose_threshold,
-    expected_value,
     reliability_table,
     segment_labels,
     segment_table,
     weighted_metrics,
 )
 from level3_system.training.model_card import CARD_ARTIFACT
-
-CARD = ModelCardSettings(retention_offer_cost=50, churn_loss=500, offer_success_rate=0.5)
 
 
 def synthetic(n: int = 1500, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -69,35 +65,6 @@ def test_bootstrap_interval_holds_the_estimate_is_deterministic_and_fast() -> No
     assert first == again, "the same seed must give the same intervals"
     assert first != other
     assert first["roc_auc"].value == pytest.approx(roc_auc_score(y, p))
-
-
-# --- the decision threshold ---------------------------------------------------------------------------------
-
-
-def test_threshold_maximises_expected_value_on_a_known_case() -> None:
-    # Three groups of 100 with churn rates 10 %, 30 %, 60 %: an offer is worth rate * 0.5 * 500 - 50 per customer,
-    # i.e. -25, +25, +100. Offering to the 0.3 and 0.6 groups and not the 0.1 group is best: EV = (2500 + 10000)/300.
-    p = np.repeat([0.1, 0.3, 0.6], 100)
-    y = np.concatenate([(np.arange(100) < k).astype(int) for k in (10, 30, 60)])
-
-    choice = choose_threshold(y, p, CARD)
-
-    assert 0.1 < choice.threshold <= 0.3
-    assert choice.threshold == pytest.approx(0.11)  # the lowest of the tied best thresholds
-    assert choice.value == pytest.approx((100 * 25 + 100 * 100) / 300)
-    assert choice.value == pytest.approx(max(choice.curve.values()))
-    assert choice.value_at_contract == pytest.approx(100 * 100 / 300)  # 0.5 treats the 0.6 group only
-    assert choice.treated_share == pytest.approx(2 / 3)
-    assert choice.treated_share_at_contract == pytest.approx(1 / 3)
-    assert expected_value(y, p, 0.99, CARD) == 0.0  # offering nobody is worth nothing
-
-
-def test_a_costlier_offer_raises_the_threshold() -> None:
-    p = np.repeat([0.1, 0.3, 0.6], 100)
-    y = np.concatenate([(np.arange(100) < k).astype(int) for k in (10, 30, 60)])
-    dear = CARD.model_copy(update={"retention_offer_cost": 100})  # the 0.3 group is now worth -25
-
-    assert 0.3 < choose_threshold(y, p, dear).threshold <= 0.6
 
 
 # --- calibration and segments -------------------------------------------------------------------------------
@@ -161,6 +128,7 @@ def test_the_champion_card_is_written_with_data_segments_and_intervals(first_run
     assert "| roc_auc |" in champion_card and "95 % interval" in champion_card
     assert "Month-to-month" in champion_card and "48+ months" in champion_card
     assert "plots/calibration.png" in champion_card
+    assert "## Decision: who gets a retention offer" in champion_card and "offer to everyone" in champion_card
     assert 0 < run.data.metrics["decision_threshold"] < 1
     assert run.data.metrics["threshold"] == 0.5, "the metrics contract's threshold must not move"
     assert CARD_ARTIFACT in {a.path for a in client.list_artifacts(first_run.summary.run_id)}

@@ -22,7 +22,7 @@ from level2_pipeline.contract import DataContract
 
 pytestmark = pytest.mark.slow
 
-PLOTS = {"roc_curve.png", "precision_recall.png", "calibration.png", "confusion_matrix.png"}
+PLOTS = {"roc_curve.png", "precision_recall.png", "calibration.png", "confusion_matrix.png", "value_by_threshold.png"}
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,26 @@ def test_reports_hold_data_docs_and_the_summary(first_run: FlowRun) -> None:
     written = json.loads((reports / "train_summary.json").read_text())
     assert written["status"] in {"champion", "challenger"}
     assert written["validation"][0]["gate"] == "raw"
+
+
+def test_decision_json_is_written_and_stored_with_the_version(first_run: FlowRun, tmp_path: Path) -> None:
+    """decision.json (a contract): in the reports, in the version's run (serving reads it there), as metrics."""
+    reports = json.loads((first_run.settings.reports / "decision.json").read_text())
+    client = first_run.store.client()
+    run_id = first_run.summary.run_id
+    stored = json.loads(Path(client.download_artifacts(run_id, "decision/decision.json", str(tmp_path))).read_text())
+
+    assert reports["model_version"] == first_run.summary.model_version and reports["status"] == "champion"
+    assert {k: v for k, v in reports.items() if k not in ("model_version", "status")} == stored
+    assert stored["policy"] == "expected_value" and 0 < stored["threshold"] < 1
+    assert set(stored["value_per_1000"]) == {"model", "offer_all", "offer_none", "random"}
+    assert stored["value_per_1000"]["model"] > max(stored["value_per_1000"]["offer_all"], 0)
+    assert set(stored["interval_95"]) >= {"model", "offer_all", "random", "model_minus_offer_all"}
+    assert "training rows" in stored["chosen_on"], "the threshold must be chosen out of the holdout"
+    metrics = client.get_run(run_id).data.metrics
+    assert metrics["decision_threshold"] == stored["threshold"]
+    assert metrics["value_per_1000"] == stored["value_per_1000"]["model"]
+    assert first_run.summary.offers["threshold"] == stored["threshold"]
 
 
 # --- what MLflow keeps --------------------------------------------------------------------------------------
