@@ -80,8 +80,8 @@ feedback: env ## record observed outcomes from a file: make feedback FILE=outcom
 traffic: env ## replay real customers to the running service: make traffic SCENARIO=baseline|fibre_month_to_month|price_rise
 	@$(LEVEL3_ENV) $(PY) -m level3_system traffic $(or $(SCENARIO),baseline)
 
-score: env ## score a batch: make score INPUT=file|folder|glob OUTPUT=folder [VERSION=n | ALIAS=name]
-	@$(LEVEL3_ENV) $(PY) -m level3_system score $(INPUT) $(OUTPUT) $(if $(VERSION),--version $(VERSION)) $(if $(ALIAS),--alias $(ALIAS))
+score: env ## score a batch: make score INPUT=file|folder|glob OUTPUT=folder [VERSION=n | ALIAS=name] [BUDGET=offers]
+	@$(LEVEL3_ENV) $(PY) -m level3_system score $(INPUT) $(OUTPUT) $(if $(VERSION),--version $(VERSION)) $(if $(ALIAS),--alias $(ALIAS)) $(if $(BUDGET),--budget $(BUDGET))
 
 synth: env ## a partitioned Parquet input drawn from the real data: make synth ROWS=10000000 OUTPUT=folder [SEED=n]
 	@$(LEVEL3_ENV) $(PY) -m level3_system synth $(ROWS) $(OUTPUT) $(if $(SEED),--seed $(SEED))

@@ -84,7 +84,7 @@ COMMANDS: dict[str, Command] = {
         "level3_system.scoring.command:score",
         "score a batch",
         ("input", "output"),
-        options=("version", "alias"),
+        options=("version", "alias", "budget"),
         needs=(CHAMPION,),
     ),
     "experiment": Command(

@@ -20,8 +20,11 @@ import pandas as pd
 from level2_pipeline.project import PROJECT_ROOT
 from level3_system.settings import Level3Settings
 
-OUTPUT_COLUMNS = ["churn_probability", "churn", "model_version", "scored_at"]
-SUCCESS_KEYS = {"rows_in", "rows_scored", "rows_rejected", "model_name", "model_version", "seconds"}
+OUTPUT_COLUMNS = ["churn_probability", "churn", "offer", "expected_value", "model_version", "scored_at"]
+SUCCESS_KEYS = {
+    *("rows_in", "rows_scored", "rows_rejected", "model_name", "model_version", "seconds"),
+    *("offer_threshold", "offers", "expected_value", "budget"),
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ def run_score(
     use_dask: bool = False,
     version: str | None = None,
     alias: str | None = None,
+    budget: int | None = None,
 ) -> Scored:
     """The `score` flow as `make score` runs it (a Dask task runner when `use_dask`); never raises on failure."""
     from level3_system.scoring import engine
@@ -77,6 +81,7 @@ def run_score(
         version=version,
         alias=alias,
         use_dask=use_dask,
+        budget=budget,
         return_state=True,
     )
     # A failed run's summary is its message (the one line the command prints).

@@ -4,7 +4,7 @@ A `BatchScorer` is what a loaded version lends to batch scoring: its fast path (
 model at load, as the service does), the contract and cleaning it was trained with, its threshold. It is small
 and picklable, so Dask ships it to its workers once. A partition's rows that break the contract (the raw gate's
 checks, row by row) go to the rejects with their reason; the others are cleaned by level 2's `fill_missing` and
-scored.
+scored, and each scored row gets the version's retention decision (offer, its expected value).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pandas as pd
 from level2_pipeline.contract import DataContract
 from level2_pipeline.params import CleanParams
 from level2_pipeline.pipelines.data_processing.nodes import fill_missing
+from level3_system.decision.policy import OfferPolicy
 from level3_system.validation.checks import Check
 from level3_system.validation.rows import contract_checks, row_reasons
 
@@ -38,6 +39,7 @@ class BatchScorer:
     sklearn_model: Any
     fast_path: str
     checks: tuple[Check, ...]
+    offers: OfferPolicy  # the version's retention decision (as the service applies it)
 
     @classmethod
     def of(cls, loaded: Any) -> BatchScorer:
@@ -53,6 +55,7 @@ class BatchScorer:
             sklearn_model=loaded.sklearn_model if loaded.scorer is None else None,
             fast_path=loaded.fast_path,
             checks=tuple(contract_checks(contract, with_target=False)),
+            offers=loaded.offers,
         )
 
     def probabilities(self, frame: pd.DataFrame) -> np.ndarray:

@@ -35,13 +35,29 @@ def _require_scheduler(address: str) -> None:
         )
 
 
+def _budget(value: str | None) -> int | None:
+    from level2_pipeline.errors import UserFacingError
+
+    if value is None or value == "":
+        return None
+    if not value.replace("_", "").isdigit():
+        raise UserFacingError(f"BUDGET must be a whole number of offers, 0 or more (got {value!r})")
+    return int(value)
+
+
 def score(
-    settings: Level3Settings, input: str, output: str, version: str | None = None, alias: str | None = None
+    settings: Level3Settings,
+    input: str,
+    output: str,
+    version: str | None = None,
+    alias: str | None = None,
+    budget: str | None = None,
 ) -> int:
     from level3_system import registry
     from level3_system.scoring.inputs import find_inputs
     from level3_system.scoring.output import Staging
 
+    cap = _budget(budget)
     inputs = find_inputs(input)
     Staging.check(Path(output))
     rows = inputs.rows()
@@ -58,7 +74,7 @@ def score(
 
     flow = score_flow.with_options(task_runner=engine.task_runner(settings)) if use_dask else score_flow
     state = flow(inputs=inputs, output=output, settings=settings, version=version, alias=alias, use_dask=use_dask,
-                 return_state=True)  # fmt: skip
+                 budget=cap, return_state=True)  # fmt: skip
     summary = state.result(raise_on_failure=False) if state.is_completed() else None
     if summary is None:
         error = state.result(raise_on_failure=False)
@@ -67,14 +83,23 @@ def score(
     done = summary.success
     rate = done["rows_in"] / max(done["seconds"], 1e-9)
     logged = f"; {summary.logged_rows} rows to the prediction log" if summary.logged_rows else ""
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in summary.timings.items())
     print(
         f"score · {done['model_name']} version {done['model_version']} · {summary.engine} · {done['seconds']:.1f} s "
         f"({rate:,.0f} rows/s): {done['rows_in']} rows in, {done['rows_scored']} scored, {done['rows_rejected']} "
-        f"rejected{logged}\n  steps       {', '.join(f'{k} {v:.1f} s' for k, v in summary.timings.items())}\n"
+        f"rejected{logged}\n  offers      {_offers(done)}\n  steps       {steps}\n"
         f"  output      {shown(summary.output)} (predictions/, rejects/, _SUCCESS)\n"
         f"  mlflow      run {summary.mlflow_run_id} (experiment {settings.scoring.experiment})"
     )
     return 0
+
+
+def _offers(done: dict) -> str:
+    capped = f", budget {done['budget']:,}" if done.get("budget") is not None else ""
+    return (
+        f"{done['offers']:,} at p ≥ {done['offer_threshold']:.2f}{capped}, expected net value "
+        f"{done['expected_value']:,.0f} in all"
+    )
 
 
 def synth(settings: Level3Settings, rows: str, output: str, seed: str | None = None) -> int:

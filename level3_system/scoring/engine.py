@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from level3_system.scoring.batch import LABEL, PROBABILITY, SCORED_AT, VERSION, BatchScorer
+from level3_system.scoring.budget import EXPECTED_VALUE, OFFER
 from level3_system.scoring.inputs import Inputs, Piece, csv_blocksize, partitions, pieces, read_piece
 from level3_system.settings import Level3Settings
 from level3_system.validation.rows import REASON
@@ -75,7 +76,9 @@ def score_partition(
     columns: dict[str, Any] = {}
     if scorer.contract.id_column:
         columns[scorer.contract.id_column] = scorer.ids(frame, good)[good].to_numpy()
-    columns.update({PROBABILITY: valid, LABEL: valid >= scorer.threshold, VERSION: scorer.version})
+    columns.update({PROBABILITY: valid, LABEL: valid >= scorer.threshold})
+    columns.update({OFFER: scorer.offers.offer(valid), EXPECTED_VALUE: scorer.offers.economics.expected_value(valid)})
+    columns[VERSION] = scorer.version
     predictions = pd.DataFrame(columns).assign(**{SCORED_AT: pd.Timestamp(to.scored_at)})
     name = f"part-{number:05d}.parquet"
     predictions.to_parquet(to.predictions / name, index=False)

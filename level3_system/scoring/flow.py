@@ -25,6 +25,7 @@ from level3_system import registry
 from level3_system.retry import io_options
 from level3_system.scoring import engine
 from level3_system.scoring.batch import PROBABILITY, BatchScorer
+from level3_system.scoring.budget import settle as settle_offers
 from level3_system.scoring.inputs import Inputs, columns_of
 from level3_system.scoring.output import Staging
 from level3_system.settings import Level3Settings, get_settings
@@ -129,8 +130,10 @@ def score(
     version: str | None = None,
     alias: str | None = None,
     use_dask: bool = False,
+    budget: int | None = None,
 ) -> ScoreSummary | State:
-    """Score `inputs` into `output` with one pinned version (`version`, or the `alias`'s: the serving alias)."""
+    """Score `inputs` into `output` with one pinned version (`version`, or the `alias`'s: the serving alias); at
+    most `budget` offers (None: `decision.budget`), to the highest expected values of the whole run."""
     settings = settings or get_settings()
     started = time.perf_counter()
     io = io_options(settings)
@@ -157,12 +160,19 @@ def score(
             keep = conf.log_rows_up_to if settings.prediction_log.enabled else 0
             rows_in, rejected, kept = engine.score_in_process(scorer, inputs, to, conf.partition_rows, keep)
         clock.lap("score")
+        cap = budget if budget is not None else settings.decision.budget
+        offers = settle_offers(staging.predictions, cap)
+        clock.lap("offers")
         success = {
             "rows_in": rows_in,
             "rows_scored": rows_in - rejected,
             "rows_rejected": rejected,
             "model_name": scorer.name,
             "model_version": scorer.version,
+            "offer_threshold": scorer.offers.threshold,
+            "offers": offers.offers,
+            "expected_value": offers.expected_value,
+            "budget": cap,
             "seconds": round(time.perf_counter() - started, 3),
             "engine": "dask" if use_dask else "in-process",
             "scored_at": scored_at.isoformat(),

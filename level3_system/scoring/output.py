@@ -1,9 +1,10 @@
 """The output of a scoring run (a **contract** for users and tests), staged and then moved into place.
 
-    OUTPUT/predictions/   Parquet partitions: the contract's id column, churn_probability, churn, model_version,
-                          scored_at
+    OUTPUT/predictions/   Parquet partitions: the contract's id column, churn_probability, churn, offer,
+                          expected_value, model_version, scored_at
     OUTPUT/rejects/       the rejected input rows, with a `reason` column
-    OUTPUT/_SUCCESS       JSON: rows_in, rows_scored, rows_rejected, model_name, model_version, seconds (written last)
+    OUTPUT/_SUCCESS       JSON: rows_in, rows_scored, rows_rejected, model_name, model_version, offer_threshold,
+                          offers, expected_value (the offers' total), budget, seconds (written last)
 
 Everything is written to a hidden folder beside OUTPUT; `_SUCCESS` last; then the folder replaces OUTPUT in two
 renames. A failed or killed run leaves at most its hidden staging folder, never something that looks complete; a

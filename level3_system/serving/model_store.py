@@ -24,7 +24,8 @@ from level2_pipeline.contract import DataContract
 from level2_pipeline.params import CleanParams
 from level2_pipeline.pipelines.data_processing.nodes import fill_missing
 from level3_system import registry
-from level3_system.artifacts import TrainedWith, load_trained_with
+from level3_system.artifacts import TrainedWith, load_decision, load_trained_with, offer_policy
+from level3_system.decision.policy import OfferPolicy
 from level3_system.serving.schemas import RequestModels
 from level3_system.settings import Level3Settings
 
@@ -48,6 +49,8 @@ class LoadedModel:
     fast_path: str  # "linear", "onnx" or "sklearn"
     trained_with: TrainedWith
     requests: RequestModels
+    offers: OfferPolicy  # who gets a retention offer: the version's decision (or serving.threshold)
+    decision: dict[str, Any] | None = None  # the version's decision.json (None: a version trained before them)
     promotion: str = ""  # why it is champion: the decision recorded on the version
     trigger: str = "manual"  # why its training ran (manual, schedule, drift)
     verified: bool = True  # False: serving on the proof stored at training, the load-time check still running
@@ -69,6 +72,11 @@ class LoadedModel:
             return self.scorer.predict_one(customer)
         return float(self.sklearn_model.predict_proba(pd.DataFrame([customer]))[0, 1])
 
+    def decide(self, probability: float) -> tuple[bool, float]:
+        """The retention decision for one probability: offer?, and the offer's expected net value."""
+        economics = self.offers.economics
+        return probability >= self.offers.threshold, probability * economics.saved - economics.offer_cost
+
     def predict_many(self, customers: pd.DataFrame | Sequence[Mapping[str, Any]]) -> np.ndarray:
         frame = customers if isinstance(customers, pd.DataFrame) else pd.DataFrame.from_records(list(customers))
         frame = fill_missing(frame, self.trained_with.clean)
@@ -88,7 +96,8 @@ def load(
     number = str(version.version)
     trained_with = load_trained_with(settings, version.run_id, from_conf, version=number)
     metrics, tags = registry.run_record(settings, version.run_id)
-    threshold = settings.serving.threshold or metrics.get("threshold", 0.5)
+    threshold = metrics.get("threshold", 0.5)  # the label's, as every level evaluates (the metrics contract)
+    decision = load_decision(settings, version.run_id)
     stored = _stored_linear(settings, version) if stored_proof else None
     if stored is not None:
         sklearn_model, scorer, kind = None, stored, "linear"
@@ -108,6 +117,8 @@ def load(
         fast_path=kind,
         trained_with=trained_with,
         requests=RequestModels.of(trained_with.contract, settings.serving.max_batch),
+        offers=offer_policy(settings, decision, version=number),
+        decision=decision,
         promotion=str((version.tags or {}).get("promotion", "")),
         trigger=tags.get("trigger", "manual"),
         verified=stored is None,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from level3_system.serving.deps import Model, ServiceMetrics, Store
 from level3_system.serving.errors import ErrorBody, error_body, responses
-from level3_system.serving.schemas import ModelInfo
+from level3_system.serving.schemas import DecisionInfo, ModelInfo
 
 router = APIRouter(tags=["service"])
 
@@ -71,6 +71,11 @@ async def model_info(current: Model) -> ModelInfo:
         contract_source=current.trained_with.source,
         promotion=current.promotion,
         trigger=current.trigger,
+        decision=DecisionInfo(
+            **current.offers.to_dict(),
+            value_per_1000=(current.decision or {}).get("value_per_1000"),
+            interval_95=(current.decision or {}).get("interval_95"),
+        ),
         input_schema=current.requests.customer.model_json_schema(),
     )
 

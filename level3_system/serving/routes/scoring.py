@@ -30,7 +30,8 @@ SCORING_ERRORS = responses(413, 415, 422, 500, 503)
     "/predict", response_model=ChurnPrediction, openapi_extra=body_schema("Customer"), responses=SCORING_ERRORS
 )
 async def predict(request: Request) -> Response:
-    """Churn probability of one customer, and the label at the model's threshold; logged under its request id."""
+    """Churn probability of one customer, the label at the model's threshold, and the retention decision (offer,
+    its expected value) at the version's offer threshold; logged under its request id."""
     started = time.perf_counter()
     current = await current_model(request)
     customer = validated(current.requests.customer, await request.body()).__dict__
@@ -39,10 +40,14 @@ async def predict(request: Request) -> Response:
     row_id = request_id_of(request.scope)
     # Serialized here: a Response skips FastAPI's validation of the response model (~15 % of the request's CPU
     # on this hot path); `response_model` still documents it, and a test checks the shape.
+    offer, expected = current.decide(probability)
     body = {
         "churn_probability": probability,
         "churn": probability >= current.threshold,
         "threshold": current.threshold,
+        "offer": offer,
+        "expected_value": expected,
+        "offer_threshold": current.offers.threshold,
         "model_version": current.version,
         "request_id": row_id,
     }
@@ -62,12 +67,18 @@ def _score_batch(current: LoadedModel, body: bytes, batch_id: str, writer: Any, 
     if writer is not None:
         latency = (time.perf_counter() - started) * 1000
         writer.submit_many(traffic_log.rows(current, ids, customers, probabilities, source="batch", latency_ms=latency))
+    predictions = []
+    for p, i in zip(probabilities, ids, strict=True):
+        offer, expected = current.decide(p)
+        predictions.append(
+            ScoredCustomer(
+                churn_probability=p, churn=p >= threshold, offer=offer, expected_value=expected, request_id=i
+            )
+        )
     return BatchPrediction(
-        predictions=[
-            ScoredCustomer(churn_probability=p, churn=p >= threshold, request_id=i)
-            for p, i in zip(probabilities, ids, strict=True)
-        ],
+        predictions=predictions,
         threshold=threshold,
+        offer_threshold=current.offers.threshold,
         model_version=current.version,
         request_id=batch_id,
     )

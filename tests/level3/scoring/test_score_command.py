@@ -80,8 +80,9 @@ def test_mistakes_are_one_line_and_change_nothing(champion: Any, few_customers: 
         ((str(few_customers), str(tmp_path / "out"), "--alias", "nobody"), "alias"),
         ((str(few_customers), str(tmp_path / "out"), "--version", "99"), "version 99"),
         ((str(no_column), str(tmp_path / "out")), "missing required column(s): tenure"),
+        ((str(few_customers), str(tmp_path / "out"), "--budget", "ten"), "BUDGET must be a whole number"),
     ]
-    # One interpreter for all seven (each would pay ~5 s of imports), as `make score` calls the same main().
+    # One interpreter for all eight (each would pay ~5 s of imports), as `make score` calls the same main().
     for (_, says), outcome in zip(cases, _run_each([list(args) for args, _ in cases], env=env), strict=True):
         _one_line(outcome, says)
     after = tree_snapshot(tmp_path)

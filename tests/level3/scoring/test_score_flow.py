@@ -71,6 +71,42 @@ def test_scores_are_the_champions_own(scored_customers: Any, champion: Any, raw_
     assert gap <= 1e-6, f"batch scores differ from the registered model by up to {gap:.2e}"
 
 
+def test_each_row_carries_the_versions_retention_decision(scored_customers: Any, champion: Any) -> None:
+    decision = champion.outcome.decision
+    predictions = scored_customers.predictions()
+    p = predictions["churn_probability"]
+    success = scored_customers.success()
+
+    assert success["offer_threshold"] == decision["threshold"] and success["budget"] is None
+    assert (predictions["offer"] == (p >= decision["threshold"])).all()
+    assert np.allclose(predictions["expected_value"], p * 0.5 * 500 - 50)
+    assert success["offers"] == int(predictions["offer"].sum()) > 0
+    assert success["expected_value"] == pytest.approx(predictions.loc[predictions["offer"], "expected_value"].sum())
+
+
+def test_a_budget_gives_at_most_n_offers_to_the_riskiest_across_partitions(
+    champion: Any, customers_csv: Path, tmp_path: Path
+) -> None:
+    # Partitions of 1,000 rows: the 100 best offers must be chosen across all eight, not per partition. (Not
+    # logged: the prediction log test counts the module's one logged run.)
+    settings = with_scoring(champion.settings, partition_rows=1_000)
+    settings = settings.model_copy(
+        update={"prediction_log": settings.prediction_log.model_copy(update={"enabled": False})}
+    )
+    run = run_score(settings, customers_csv, tmp_path / "out", budget=100)
+    assert run.completed, run.summary
+    predictions = run.predictions()
+    offered, passed_over = predictions[predictions["offer"]], predictions[~predictions["offer"]]
+
+    assert len(offered) == 100 and run.success()["offers"] == 100 and run.success()["budget"] == 100
+    assert offered["churn_probability"].min() >= passed_over["churn_probability"].max(), (
+        "a customer got an offer while a riskier one got none"
+    )
+    assert offered["expected_value"].min() >= passed_over["expected_value"].max()
+    assert run.success()["expected_value"] == pytest.approx(offered["expected_value"].sum())
+    assert len(list((run.output / "predictions").glob("part-*.parquet"))) == 8
+
+
 def test_a_run_is_recorded_in_mlflow_and_the_prediction_log(scored_customers: Any, champion: Any) -> None:
     import sqlalchemy as sa
     from mlflow import MlflowClient
