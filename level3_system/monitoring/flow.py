@@ -25,7 +25,7 @@ from level2_pipeline.errors import UserFacingError
 from level3_system.artifacts import load_reference
 from level3_system.monitoring import outputs
 from level3_system.monitoring.drift import DriftResult, compare
-from level3_system.monitoring.verdict import judge, realized_performance
+from level3_system.monitoring.verdict import judge, realized_performance, realized_value
 from level3_system.monitoring.window import Served, read_served_window, served_version
 from level3_system.retry import io_options
 from level3_system.settings import Level3Settings, get_settings
@@ -82,8 +82,9 @@ def _window_summary(current: pd.DataFrame) -> dict[str, Any]:
 def verdict(settings: Level3Settings, served: Served, current: pd.DataFrame, found: DriftResult | None) -> dict:
     rules = settings.monitoring
     performance = realized_performance(current, rules.min_labeled) if found is not None else None
+    value = realized_value(current, served.offers, served.decision, rules.min_labeled) if found is not None else None
     previous = outputs.previous_results(settings.reports, served.name, served.version)
-    decided = judge(found, performance, served.holdout_metrics, previous, rules, len(current))
+    decided = judge(found, performance, served.holdout_metrics, previous, rules, len(current), value)
     return {
         "model_name": served.name,
         "model_version": served.version,
@@ -95,6 +96,7 @@ def verdict(settings: Level3Settings, served: Served, current: pd.DataFrame, fou
         "features": {} if found is None else {k: v.as_dict() for k, v in found.features.items()},
         "prediction_drift": None if found is None else found.prediction.as_dict(),
         "performance": None if performance is None else {**performance, "holdout_roc_auc": served.holdout_roc_auc},
+        "value": value,
         "alert": decided.alert,
         "consecutive_drifted_windows": decided.consecutive_drifted,
         "reasons": decided.reasons,
@@ -106,7 +108,7 @@ def publish(settings: Level3Settings, result: dict[str, Any], found: DriftResult
     from level3_system.monitoring.tracking import log_monitoring_run
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    html = outputs.write_html(settings.reports, found.snapshot) if found is not None else None
+    html = outputs.write_html(settings.reports, found.snapshot, result) if found is not None else None
     run_id = log_monitoring_run(settings, result, html)
     result = {**result, "mlflow_run_id": run_id, "report_html": str(html) if html else None}
     latest = outputs.write_result(settings.reports, result, stamp, settings.monitoring.reports_kept)
@@ -125,6 +127,7 @@ def summary_markdown(result: dict[str, Any]) -> str:
         f"| dataset drift | {result['dataset_drift']} (share {result['drift_share']}) |",
         f"| drifted features | {', '.join(result['drifted_features']) or '–'} |",
         f"| performance | {result['performance'] or '–'} |",
+        f"| realized value | {result['value'] or '–'} |",
         "",
         *[f"- {reason}" for reason in result["reasons"]],
     ]

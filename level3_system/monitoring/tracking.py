@@ -23,6 +23,9 @@ def _metrics(result: dict[str, Any]) -> dict[str, float]:
     for name, value in (result["performance"] or {}).items():
         if value is not None and name != "n":
             found[f"realized_{name}"] = float(value)
+    for name in ("value_per_1000", "offer_all_per_1000", "offers_per_1000"):
+        if (result.get("value") or {}).get(name) is not None:
+            found[f"realized_{name}"] = float(result["value"][name])
     for name, column in result["features"].items():
         found[f"drift_score.{name}"] = float(column["score"])
     return found

@@ -3,7 +3,8 @@
 The rule lives in conf/ (`monitoring:`): a window is drifted when at least `drift_share` of the features drift; an
 alert needs `consecutive_windows` drifted windows in a row of the same version (hysteresis: one odd window is
 not a reason to retrain), or a realized ROC AUC more than `max_roc_auc_drop` below the version's holdout figure
-on at least `min_labeled` outcomes. Below `min_rows` there is no verdict at all.
+on at least `min_labeled` outcomes, or a realized net value per 1,000 customers (the version's offers, valued
+under its economics) below the lower bound of the holdout's 95 % interval. Below `min_rows` there is no verdict.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from level3_system.decision.policy import OfferPolicy, value_per_1000
 from level3_system.monitoring.drift import DriftResult
 from level3_system.settings import MonitoringSettings
 
@@ -39,6 +41,46 @@ def realized_performance(window: pd.DataFrame, min_labeled: int) -> dict[str, fl
     }
 
 
+def realized_value(
+    window: pd.DataFrame, offers: OfferPolicy, decision: dict[str, Any] | None, min_labeled: int
+) -> dict[str, Any] | None:
+    """What the version's offers earned on the window's labelled rows, per 1,000 customers, beside the holdout's
+    estimate and interval (its decision.json); None below `min_labeled` outcomes."""
+    if "positive" not in window:
+        return None
+    labelled = window[window["positive"].notna()]
+    if len(labelled) < min_labeled:
+        return None
+    y = labelled["positive"].astype(bool).to_numpy(dtype=int)
+    offered = offers.offer(labelled["probability"].to_numpy(dtype=float))
+    holdout = (decision or {}).get("value_per_1000") or {}
+    return {
+        "value_per_1000": round(value_per_1000(y, offered, offers.economics), 2),
+        "offer_all_per_1000": round(value_per_1000(y, np.ones(len(y), dtype=bool), offers.economics), 2),
+        "offers_per_1000": round(float(offered.mean() * 1000), 1),
+        "threshold": offers.threshold,
+        "n": len(labelled),
+        "holdout_value_per_1000": holdout.get("model"),
+        "holdout_interval_95": ((decision or {}).get("interval_95") or {}).get("model"),
+    }
+
+
+def _value_reason(value: dict[str, Any] | None, rules: MonitoringSettings) -> tuple[bool, str]:
+    if value is None:
+        return False, f"realized value: fewer than {rules.min_labeled} labelled rows"
+    earned = f"realized net value {value['value_per_1000']:,.0f} per 1,000 on {value['n']} labelled rows"
+    interval = value["holdout_interval_95"]
+    if interval is None:
+        return False, f"{earned} (the version carries no holdout estimate to compare with)"
+    low, high = interval
+    below = value["value_per_1000"] < low
+    where = "below" if below else ("within" if value["value_per_1000"] <= high else "above")
+    return below, (
+        f"{earned}, {where} the holdout's {value['holdout_value_per_1000']:,.0f} [{low:,.0f}, {high:,.0f}]"
+        + (": alert" if below else "")
+    )
+
+
 @dataclass(frozen=True)
 class Verdict:
     alert: bool
@@ -58,8 +100,10 @@ def judge(
     previous: list[dict[str, Any]],
     rules: MonitoringSettings,
     n_rows: int,
+    value: dict[str, Any] | None = None,
 ) -> Verdict:
-    """`previous`: earlier results of the same version, newest first (their `dataset_drift`)."""
+    """`previous`: earlier results of the same version, newest first (their `dataset_drift`); `value`: what
+    `realized_value` found."""
     if drift is None:
         return Verdict(False, [f"not enough data: {n_rows} rows in the window, {rules.min_rows} needed: no verdict"], 0)
     reasons: list[str] = []
@@ -98,4 +142,6 @@ def judge(
             f"realized ROC AUC {performance['roc_auc']:.4f} on {performance['n']} labelled rows{against}"
             + (": alert" if performance_alert else "")
         )
-    return Verdict(bool(drift_alert or performance_alert), reasons, consecutive)
+    value_alert, reason = _value_reason(value, rules)
+    reasons.append(reason)
+    return Verdict(bool(drift_alert or performance_alert or value_alert), reasons, consecutive)

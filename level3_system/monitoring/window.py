@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -12,7 +13,8 @@ from level2_pipeline.config import load_contract_and_clean
 from level2_pipeline.contract import DataContract
 from level2_pipeline.errors import UserFacingError
 from level3_system import registry
-from level3_system.artifacts import load_trained_with
+from level3_system.artifacts import load_decision, load_trained_with, offer_policy
+from level3_system.decision.policy import OfferPolicy
 from level3_system.prediction_log.schema import create_engine, ensure_schema
 from level3_system.prediction_log.store import log_url, read_window
 from level3_system.settings import Level3Settings
@@ -28,7 +30,9 @@ class Served:
     version: str
     run_id: str | None
     contract: DataContract
+    offers: OfferPolicy  # the retention decision it serves with
     holdout_metrics: dict[str, float] = field(default_factory=dict)
+    decision: dict[str, Any] | None = None  # its decision.json: the holdout's value estimate and interval
 
     @property
     def holdout_roc_auc(self) -> float | None:
@@ -43,7 +47,9 @@ def served_version(settings: Level3Settings) -> Served:
         settings, version.run_id, lambda: load_contract_and_clean(settings.kedro_env), version=number
     )
     metrics = registry.run_metrics(settings, version.run_id)
-    return Served(settings.registered_model, number, version.run_id, trained_with.contract, metrics)
+    decision = load_decision(settings, version.run_id)
+    offers = offer_policy(settings, decision, version=number)
+    return Served(settings.registered_model, number, version.run_id, trained_with.contract, offers, metrics, decision)
 
 
 def check_log(settings: Level3Settings, *, create: bool = False) -> str:

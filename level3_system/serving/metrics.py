@@ -79,7 +79,7 @@ class PredictionLogCollector(Collector):
 
 class MonitoringCollector(Collector):
     """The monitor's latest figures (monitoring/latest.json, written by `make monitor` or the deployment), read
-    when Prometheus scrapes: drift share, drifted features, realized ROC AUC, window rows, alert."""
+    when Prometheus scrapes: drift share, drifted features, realized ROC AUC and net value, window rows, alert."""
 
     def __init__(self, latest: Path) -> None:
         self._latest = latest
@@ -104,11 +104,20 @@ class MonitoringCollector(Collector):
         labels = ["model_version"]
         version = [str(result.get("model_version"))]
         performance = result.get("performance") or {}
+        value = result.get("value") or {}
         figures = {
             "churn_monitor_window_rows": ("Rows in the last monitored window", result.get("window", {}).get("n_rows")),
             "churn_monitor_drift_share": ("Share of features drifted in it", result.get("drift_share")),
             "churn_monitor_drifted_features": ("Features drifted in it", len(result.get("drifted_features") or [])),
             "churn_monitor_realized_roc_auc": ("ROC AUC on its labelled rows", performance.get("roc_auc")),
+            "churn_monitor_realized_value_per_1000": (
+                "Net value per 1,000 labelled customers the offers earned in it",
+                value.get("value_per_1000"),
+            ),
+            "churn_monitor_holdout_value_per_1000": (
+                "The holdout's estimate of that value (the version's decision.json)",
+                value.get("holdout_value_per_1000"),
+            ),
             "churn_monitor_alert": ("1 when the last monitor run raised an alert", float(bool(result.get("alert")))),
         }
         for name, (text, value) in figures.items():

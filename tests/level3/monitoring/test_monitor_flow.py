@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 SCENARIOS = load_settings().traffic.scenarios
 KEYS = {
     "model_version", "window", "dataset_drift", "drift_share", "drifted_features", "features",
-    "prediction_drift", "performance", "alert", "reasons",
+    "prediction_drift", "performance", "value", "alert", "reasons",
 }  # fmt: skip
 
 
@@ -68,11 +68,19 @@ def test_baseline_traffic_gives_the_contracted_outputs_and_no_alert(
     assert {"method", "score", "drifted"} == set(result["prediction_drift"])
     assert set(result["performance"]) >= {"roc_auc", "pr_auc", "brier", "n"}
     assert abs(result["performance"]["roc_auc"] - 0.84) < 0.05, result["performance"]
+    # The money: the served version's offers on the labelled rows, beside the holdout's estimate.
+    value, decision = result["value"], champion.outcome.decision
+    assert value["n"] == 1500 and value["threshold"] == decision["threshold"]
+    assert value["holdout_value_per_1000"] == decision["value_per_1000"]["model"]
+    assert value["holdout_interval_95"] == decision["interval_95"]["model"]
+    assert value["value_per_1000"] > value["offer_all_per_1000"], value
+    assert any(r.startswith("realized net value") for r in result["reasons"]), result["reasons"]
     copies = [p for p in summary.latest.parent.glob("*.json") if p.name != "latest.json"]
     assert len(copies) == 1 and json.loads(copies[0].read_text())["model_version"] == "1"
     run = champion.settings and _mlflow_run(champion.settings, summary.mlflow_run_id)
     assert (run.data.tags["model_name"], run.data.tags["model_version"]) == ("telco-churn", "1")
     assert run.data.metrics["drift_share"] == result["drift_share"]
+    assert run.data.metrics["realized_value_per_1000"] == value["value_per_1000"]
 
 
 def _mlflow_run(settings: Any, run_id: str) -> Any:
@@ -96,6 +104,7 @@ def test_the_html_report_loads_nothing_from_outside(
     loads = re.findall(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", html, re.I)
     assert not loads, f"the report loads from outside: {loads[:3]}"
     assert not re.search(r"@import\s+url\(\s*['\"]?https?:", html), "a stylesheet is imported from outside"
+    assert '<section id="churn-verdict"' in html and "realized net value per 1,000" in html, "no verdict above it"
 
 
 def test_a_shift_is_a_finding_once_and_an_alert_the_second_window(
