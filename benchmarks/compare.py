@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from level2_pipeline.project import PROJECT_ROOT
 from tools.levels import Level, count_code_lines, count_tests, discover_levels, imported_modules, level1_differences
 
@@ -79,6 +81,48 @@ def run_level(level: Level, root: Path = PROJECT_ROOT) -> RunResult:
 def read_metrics(level: Level, root: Path = PROJECT_ROOT) -> dict[str, Any] | None:
     """The level's metrics.json (the cross-level contract), or None when it is missing or unreadable."""
     path = root / "data" / "08_reporting" / level.name / "metrics.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def decision_rows(levels: list[Level], metrics: dict[str, dict[str, Any] | None], root: Path) -> list[list[str]]:
+    """Who gets a retention offer at each level, and what it earns on the same holdout (conf's economics): levels
+    1 and 2 act on their label (p ≥ the metrics threshold), level 3 on the threshold it chose in money
+    (decision.json). The same model, two decisions."""
+    from level3_system.decision.policy import Economics, value_per_1000
+    from level3_system.settings import load_settings
+
+    economics = Economics.of(load_settings().decision)
+    cells: dict[str, list[str]] = {"threshold": [], "offers": [], "value": [], "offer_all": []}
+    for level in levels:
+        decision = _read_json(root / "data" / "08_reporting" / level.name / "decision.json")
+        threshold = (decision or {}).get("threshold", (metrics.get(level.name) or {}).get("threshold"))
+        try:
+            held = pd.read_csv(root / "data" / "07_model_output" / level.name / "test_predictions.csv")
+        except (OSError, ValueError):
+            held = None
+        if threshold is None or held is None or not {"y_true", "churn_probability"} <= set(held.columns):
+            for row in cells.values():
+                row.append("–")
+            continue
+        offered = held["churn_probability"].to_numpy() >= threshold
+        y = held["y_true"].to_numpy()
+        how = "money" if decision else "label"
+        cells["threshold"].append(f"{threshold:.2f} ({how})")
+        cells["offers"].append(f"{offered.mean() * 1000:.0f}")
+        cells["value"].append(f"{value_per_1000(y, offered, economics):,.0f}")
+        cells["offer_all"].append(f"{value_per_1000(y, offered | True, economics):,.0f}")
+    return [
+        ["offer at p ≥⁶", *cells["threshold"]],
+        ["offers per 1,000⁶", *cells["offers"]],
+        ["net value per 1,000⁶", *cells["value"]],
+        ["offer-all per 1,000⁶", *cells["offer_all"]],
+    ]
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -168,6 +212,7 @@ def build_report(
                 "failed" if level.name in failed else "missing" if found is None else format_value(found.get(key))
             )
         rows.append([key, *cells])
+    rows += decision_rows(levels, metrics, root)
     rows.append(["wall time¹", *(_wall(runs.get(lv.name)) for lv in levels)])
     rows.append(["lines of code²", *(str(count_code_lines(lv.python_files())) for lv in levels)])
     rows.append(["tests³", *(str(count_tests(root / "tests" / lv.name)) for lv in levels)])
@@ -183,6 +228,9 @@ def build_report(
         "³ Test functions under `tests/level<N>/`, counted statically; a parametrized test counts once.",
         "⁴ Detected from the level's imports (ast), not declared: kedro/omegaconf (reads conf/), great_expectations, "
         "mlflow, prefect, fastapi; importing another level's package inherits that level's imports.",
+        "⁶ Retention offers on the holdout under conf's `level3.decision` economics, net of their cost, against "
+        "offering to no one: levels 1–2 offer to the customers they label churners (p ≥ their metrics threshold); "
+        "level 3 at the threshold it chose on out-of-fold training rows (decision.json). Offer-all: everyone.",
     ]
     if level1_differs:
         notes.append(
