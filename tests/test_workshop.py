@@ -48,6 +48,10 @@ GUIDE_STRINGS = [
     "make serve",
     "make compare",
     "make maturity",
+    "offer_cost: 20, churn_loss: 900, offer_success_rate: 0.35",
+    "raise it to 0.64",
+    "drops to 0.06",
+    "BUDGET=100",
     "make platform",
     "make demo-loop",
     # exercise 5
@@ -245,11 +249,38 @@ def test_exercise_5_make_the_world_drift(raw_frame: pd.DataFrame, champion: Any)
     assert settings.platform.reload_seconds == 5
 
 
+def test_exercise_6_decide_in_money(champion: Any) -> None:
+    """workshop.md, "Exercise 6 · decide in money": the thresholds the guide names for the three economies, each
+    beating offering to everyone and to no one, and the label's value below the money threshold's."""
+    from level3_system.decision.policy import Economics, value_per_1000
+    from level3_system.settings import DecisionSettings, load_settings
+    from level3_system.training.decision_report import decision_report, out_of_fold
+
+    outcome = champion.outcome
+    assert load_settings().decision == DecisionSettings(), "the guide's figures assume conf/base's economics"
+    oof = out_of_fold(outcome.model, outcome.x_train, outcome.y_train, 5)
+    found = {}
+    for name, economy in {
+        "base": DecisionSettings(),
+        "cheap": DecisionSettings(offer_cost=20, churn_loss=900, offer_success_rate=0.35),
+        "dear": DecisionSettings(offer_cost=150, churn_loss=400, offer_success_rate=0.6),
+    }.items():
+        report = decision_report(
+            outcome.y_test, outcome.holdout_probability, economy, y_train=outcome.y_train, p_out_of_fold=oof
+        )
+        assert report["beats"]["offer_all"] and report["beats"]["offer_none"], (name, report["value_per_1000"])
+        found[name] = report
+    assert (found["base"]["threshold"], found["cheap"]["threshold"], found["dear"]["threshold"]) == (0.18, 0.06, 0.64)
+    base = found["base"]["value_per_1000"]
+    label = value_per_1000(outcome.y_test, outcome.holdout_probability >= 0.5, Economics.of(DecisionSettings()))
+    assert round(base["model"], -3) == 33_000 and round(label, -3) == 26_000 and round(base["offer_all"], -3) == 16_000
+
+
 def test_guide_states_what_the_tests_check() -> None:
     """docs/workshop.md names every command and outcome these tests assert (edit both, or neither)."""
     text = GUIDE.read_text()
     missing = [s for s in GUIDE_STRINGS if s not in text]
     assert not missing, f"docs/workshop.md no longer says {missing}"
     assert (PROJECT_ROOT / "docs" / "wheelhouse.md").is_file()
-    sections = [f"Exercise {n} ·" for n in range(1, 6)]
+    sections = [f"Exercise {n} ·" for n in range(1, 7)]
     assert all(s in text for s in sections), "the test docstrings cite sections 'Exercise N ·'"
