@@ -46,6 +46,7 @@ GATE_PREFIX = "validate_"
 # Tasks the flow calls after the last pipeline: what kind of wrapper each is, the steps whose outputs it
 # takes, and what it adds.
 AFTER_PIPELINES = {
+    "decide": ("decision", ("evaluate",), "who gets an offer: threshold chosen out of the holdout, valued on it"),
     "track": ("tracking", ("evaluate", SAVE), "MLflow run: parameters, metrics, plots, gate reports, the model"),
     "register": ("registry", (SAVE,), "a new registry version of the model, alias 'challenger'"),
     "promote": ("registry", (SAVE,), "behaviour checks vs the champion, then alias 'champion' or not"),

@@ -123,7 +123,7 @@ overflow-wrap:anywhere}.meta{color:#555;font-size:12px}code{font:12px ui-monospa
 ul{margin:4px 0 0;padding-left:0;list-style:none}li{margin:3px 0}
 .tag{display:inline-block;min-width:58px;font:600 11px ui-monospace,monospace;padding:1px 5px;margin-right:6px;
 border-radius:3px;background:#e5e7eb;text-align:center}.gate{background:#fde68a}.task{background:#bfdbfe}
-.tracking{background:#ddd6fe}.registry{background:#fbcfe8}.endpoint{background:#bbf7d0}.none{color:#999}
+.tracking{background:#ddd6fe}.registry{background:#fbcfe8}.decision{background:#fde68a}.endpoint{background:#bbf7d0}.none{color:#999}
 .in{background:#e0e7ff}.out{background:#dcfce7}.par{background:#fef3c7}
 footer{padding:8px 24px 24px;color:#555}
 """

@@ -178,6 +178,8 @@ def test_batch_scoring_speaks_the_mlc_contract(mlc_run: FlowRun, mlc_contract: D
         mlc_contract.id_column,
         "churn_probability",
         "churn",
+        "offer",
+        "expected_value",
         "model_version",
         "scored_at",
     ], predictions.columns
