@@ -81,6 +81,7 @@ class PredictionLogWriter:
         self._engine: Engine | None = None
         self._lock = threading.Lock()
         self._deadline = float("inf")
+        self._in_hand = 0  # rows taken off the queue and not yet written or dropped (a batch waiting out an outage)
         self.stats = WriterStats()
 
     # --- the request path ---------------------------------------------------------------------------------------
@@ -100,7 +101,10 @@ class PredictionLogWriter:
 
     @property
     def queued(self) -> int:
-        return self._queue.qsize()
+        """Rows accepted and not yet settled: the queue and the batch in hand. (The queue alone reads 0 while
+        an outage's whole backlog waits in the writer's hands.)"""
+        with self._lock:
+            return self._queue.qsize() + self._in_hand
 
     # --- the writer thread ------------------------------------------------------------------------------------
 
@@ -116,11 +120,13 @@ class PredictionLogWriter:
         if self._queue.qsize() < self._batch_rows and not self._stop.is_set():
             self._stop.wait(self._flush_seconds)
         batch: list[dict[str, Any]] = []
-        while len(batch) < self._batch_rows:
-            try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
+        with self._lock:  # `queued` reads under the same lock: a row is always on the queue or in hand
+            while len(batch) < self._batch_rows:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._in_hand = len(batch)
         return batch
 
     def _insert(self, batch: list[dict[str, Any]]) -> int:
@@ -181,6 +187,7 @@ class PredictionLogWriter:
         retried = False  # the batch in hand failed once: its commit may have happened, its answer lost
         while True:
             if not batch:
+                self._in_hand = 0
                 self._idle.set()
                 batch, retried = self._take(), False
                 if not batch:
@@ -200,6 +207,7 @@ class PredictionLogWriter:
                 if self._stop.is_set() and time.monotonic() >= self._deadline:
                     with self._lock:  # closing, and out of time: counted, not lost silently
                         self.stats.dropped += len(batch)
+                    self._in_hand = 0
                     return
                 self._pause(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

@@ -76,6 +76,7 @@ def test_a_database_that_is_down_buffers_then_writes_when_back(tmp_path: Path) -
     assert accepted == 100
     assert not writer.flush(timeout=1.0), "nothing can have been written while the database is down"
     assert writer.stats.errors >= 1 and writer.stats.written == 0, writer.stats
+    assert writer.queued == 100, "the backlog (the batch in the writer's hands included) must read as queued"
     # When it comes back, everything buffered is written
     database.restore()
     assert writer.flush(timeout=30), f"rows still queued after the database came back: {writer.stats}"

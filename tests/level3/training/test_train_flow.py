@@ -26,9 +26,10 @@ PLOTS = {"roc_curve.png", "precision_recall.png", "calibration.png", "confusion_
 
 
 @pytest.fixture(scope="module")
-def second_run(first_run: FlowRun, run_flow: Callable[..., FlowRun]) -> FlowRun:
-    """The same settings, the same data, the same store: a retrain."""
-    return run_flow(first_run.settings, first_run.store)
+def second_run(first_run: FlowRun, new_data_root: Callable[[str], Path], run_flow: Callable[..., FlowRun]) -> FlowRun:
+    """The same data (the same raw bytes), the same store: a retrain. Its own data root, so that its reports do not
+    overwrite the first run's, which other modules (the model card's tests) read in the same worker."""
+    return run_flow(first_run.settings.model_copy(update={"data_dir": new_data_root("second_run")}), first_run.store)
 
 
 def level3_path(run: FlowRun, *parts: str) -> Path:
