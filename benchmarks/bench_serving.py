@@ -411,7 +411,8 @@ def batch_frame(settings: Any, contract: Any, rows: int) -> tuple[Any, str]:
         source, frame = raw[0], pd.read_csv(raw[0])
     frame = frame[list(contract.features)]
     picked = np.random.default_rng(0).integers(0, len(frame), size=rows)
-    return frame.iloc[picked].reset_index(drop=True), str(source.relative_to(PROJECT_ROOT))
+    shown = source.relative_to(PROJECT_ROOT) if source.is_relative_to(PROJECT_ROOT) else source
+    return frame.iloc[picked].reset_index(drop=True), str(shown)
 
 
 def measure_in_process(model: Any, customer: dict[str, Any], frame: Any, args: argparse.Namespace) -> InProcess:

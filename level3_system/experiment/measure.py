@@ -4,8 +4,8 @@ Every family is built by level 2's `make_model` (the estimator the levels would 
 so the comparison is between the models a team would actually ship, not between notebook variants. For each:
 cross-validated ROC AUC on the training split (mean ± sd over stratified folds), fit time, the holdout metrics of
 level 2's `classification_metrics`, and the serving cost through the best fast path the service would accept for
-it (the linear fold, ONNX if it agrees with the model within the service's tolerance, else the sklearn pipeline):
-single-row latency, batch throughput, and the size of what would be served.
+it (the linear or the tree fold, ONNX if it agrees with the model within the service's tolerance, else the
+sklearn pipeline): single-row latency, batch throughput, and the size of what would be served.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class FamilyResult:
     cv_roc_auc_sd: float
     fit_seconds: float
     holdout: dict[str, float]
-    fast_path: str  # "linear", "onnx" or "sklearn": what the service would score it with
+    fast_path: str  # "linear", "trees", "onnx" or "sklearn": what the service would score it with
     fast_path_note: str  # why that one (e.g. the ONNX export's largest difference)
     one_row_ms: float  # median single-row latency through the fast path
     batch_rows_s: float
@@ -66,9 +66,12 @@ def _fast_path(model: Any, contract: DataContract, holdout: pd.DataFrame) -> tup
     )
     if choice.kind == "linear":
         return "linear", "exact fold of the pipeline", choice.scorer, len(json.dumps(choice.scorer.to_dict()))
+    if choice.kind == "trees":
+        note = f"exact tree fold (max |Δp| {choice.scorer.max_difference(model, holdout):.1g} on the holdout)"
+        return "trees", note, choice.scorer, len(json.dumps(choice.scorer.to_dict()))
     if choice.kind == "onnx":
         return "onnx", "ONNX agrees with the model", choice.scorer, choice.onnx_bytes
-    passed_over = [r for r in choice.reasons if "linear fold" not in r and "slow path" not in r]
+    passed_over = [r for r in choice.reasons if "fold of this" not in r and "slow path" not in r]
     note = "; ".join(passed_over)
     if choice.onnx is not None:  # disagreeing ONNX: what it would cost if a looser tolerance were justified
         row = holdout[list(contract.features)].iloc[0].to_dict()

@@ -45,8 +45,8 @@ class LoadedModel:
     trained_at: str
     threshold: float
     sklearn_model: Any | None  # None only while a start-up on the stored proof is being checked (`verified`)
-    scorer: Any | None  # LinearScorer or OnnxScorer, when it agrees with the sklearn model
-    fast_path: str  # "linear", "onnx" or "sklearn"
+    scorer: Any | None  # LinearScorer, TreeScorer or OnnxScorer, when it agrees with the sklearn model
+    fast_path: str  # "linear", "trees", "onnx" or "sklearn"
     trained_with: TrainedWith
     requests: RequestModels
     offers: OfferPolicy  # who gets a retention offer: the version's decision (or serving.threshold)
@@ -161,8 +161,11 @@ def _fast_path(
     settings: Level3Settings, contract: DataContract, model: Any, version: Any, metrics: dict[str, float]
 ) -> tuple[Any | None, str]:
     """The fastest scorer that applies and agrees with the registered model (`fastpath.choose`); the ONNX export
-    is the one logged at training, with the difference it had on the holdout."""
+    is the one logged at training, with the difference it had on the holdout; so are the exported trees."""
+    import json
+
     from level3_system.serving.fastpath import ARTIFACT_PATH, choose
+    from level3_system.serving.trees import TREES_PATH
 
     choice = choose(
         model,
@@ -170,6 +173,7 @@ def _fast_path(
         settings.serving.fast_path,
         lambda: registry.download(settings, version.run_id, ARTIFACT_PATH).read_bytes(),
         lambda _: metrics.get("fast_path_max_difference", np.inf),
+        lambda: json.loads(registry.download(settings, version.run_id, TREES_PATH).read_text()),
     )
     for reason in choice.reasons:
         logger.warning("version %s: %s", version.version, reason)

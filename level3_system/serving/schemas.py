@@ -327,7 +327,7 @@ class ModelInfo(BaseModel):
     metrics: dict[str, float]
     trained_at: str
     threshold: float
-    fast_path: Literal["linear", "onnx", "sklearn"]
+    fast_path: Literal["linear", "trees", "onnx", "sklearn"]
     contract: str = Field(description="the data contract the version was trained with")
     contract_source: Literal["version", "conf"] = Field(
         description="version: the contract and cleaning logged with it; conf: today's conf/ (an older version)"

@@ -61,8 +61,8 @@ class ServingSettings(_Strict):
     reload_interval_seconds: float = Field(default=0, ge=0)
     # None: offers at the decision threshold the version was trained with (its decision.json); a number overrides it.
     threshold: float | None = Field(default=None, gt=0, lt=1)
-    # auto: the linear fold when the pipeline has that shape, else the ONNX export, else sklearn itself.
-    fast_path: Literal["auto", "linear", "onnx", "sklearn"] = "auto"
+    # auto: the linear fold, else the tree fold (LightGBM, HistGradientBoosting), else ONNX, else sklearn itself.
+    fast_path: Literal["auto", "linear", "trees", "onnx", "sklearn"] = "auto"
 
 
 class DecisionSettings(_Strict):

@@ -93,16 +93,30 @@ def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _log_fast_path(outcome: TrainingOutcome) -> None:
-    """Log the fast paths beside the model: the linear fold with its proof (`fastpath.linear_proof`) when the
-    pipeline has that shape, and the ONNX export with its largest difference from sklearn on the holdout."""
+    """Log the fast paths beside the model: the linear fold with its proof (`fastpath.linear_proof`) or the
+    exported trees with theirs (`trees.tree_proof`) when the pipeline has that shape, and the ONNX export with
+    its largest difference from sklearn on the holdout."""
     import mlflow
 
-    from level3_system.serving.fastpath import ARTIFACT_PATH, LINEAR_PATH, OnnxScorer, export_onnx, linear_proof
+    from level3_system.serving.fastpath import (
+        ARTIFACT_PATH,
+        LINEAR_PATH,
+        OnnxScorer,
+        contract_sample,
+        export_onnx,
+        linear_proof,
+    )
+    from level3_system.serving.trees import TREES_PATH, tree_proof
 
     proof = linear_proof(outcome.model, outcome.contract)
     if proof is not None:
         mlflow.log_dict(proof, LINEAR_PATH)
         mlflow.log_metric("fast_path_linear_max_difference", proof["max_difference"])
+    trees = tree_proof(outcome.model, contract_sample(outcome.contract), outcome.x_test)
+    if trees is not None:
+        mlflow.log_dict(trees, TREES_PATH)
+        worst = max(trees["max_difference"], trees["holdout_max_difference"])
+        mlflow.log_metric("fast_path_trees_max_difference", worst)
     try:
         onnx_bytes = export_onnx(outcome.model, outcome.contract)
         onnx = OnnxScorer(onnx_bytes, outcome.contract).predict_many(outcome.x_test)
