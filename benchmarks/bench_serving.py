@@ -359,6 +359,31 @@ def run_load(
     )
 
 
+Target = tuple[str, Server, str, bytes, dict[str, str]]  # name, server, path, body, headers
+
+
+def load_rounds(targets: list[Target], args: argparse.Namespace) -> dict[str, LoadResult]:
+    """Each target loaded in turn, `args.rounds` times (the noise of a shared machine falls on all of them), the
+    warm-up before the first round only; each round printed, the rounds summed per target."""
+    results: dict[str, LoadResult] = {}
+    for round_ in range(args.rounds):
+        for name, server, path, body, headers in targets:
+            part = run_load(
+                name,
+                server,
+                path,
+                body,
+                headers,
+                clients=args.clients,
+                seconds=args.seconds / args.rounds,
+                warmup=args.warmup if round_ == 0 else 0.0,
+                max_requests=max(1, args.max_requests // args.rounds),
+            )
+            results[name] = results[name] + part if name in results else part
+            print(f"  round {round_ + 1}  {part.line()}", flush=True)
+    return results
+
+
 # --------------------------------------------------------------------------------------------------------------
 # In-process figures
 
@@ -688,22 +713,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("ours, log off, POST /predict", unlogged, "/predict", ours_body, ours_headers),
                 ("mlflow POST /invocations", theirs, "/invocations", mlflow_body, {}),
             ]
-            results: dict[str, LoadResult] = {}
-            for round_ in range(args.rounds):
-                for name, server, path, body, headers in targets:
-                    part = run_load(
-                        name,
-                        server,
-                        path,
-                        body,
-                        headers,
-                        clients=args.clients,
-                        seconds=args.seconds / args.rounds,
-                        warmup=args.warmup if round_ == 0 else 0.0,
-                        max_requests=max(1, args.max_requests // args.rounds),
-                    )
-                    results[name] = results[name] + part if name in results else part
-                    print(f"  round {round_ + 1}  {part.line()}", flush=True)
+            results = load_rounds(targets, args)
             result_ours, result_unlogged, result_theirs = (results[t[0]] for t in targets)
             for result in (result_ours, result_unlogged, result_theirs):
                 print("  all      " + result.line(), flush=True)

@@ -32,9 +32,9 @@ from benchmarks.bench_serving import (
     _terminate_cleanly,
     batch_frame,
     free_port,
+    load_rounds,
     mlflow_payload,
     post_json,
-    run_load,
     start_server,
     stop_server,
     verdict,
@@ -217,14 +217,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise StartError(f"the project's champion refused the example customer: {status} {answer}")
             paths = ["/predict"] * 4 + ["/invocations"]
             bodies = [body, body, linear_body, body, mlflow_body]
-            results: dict[str, LoadResult] = {}
-            for round_ in range(args.rounds):
-                for server, path, payload in zip(started, paths, bodies, strict=True):
-                    part = run_load(server.name, server, path, payload, {}, clients=args.clients,
-                                    seconds=args.seconds / args.rounds, warmup=args.warmup if round_ == 0 else 0.0,
-                                    max_requests=args.max_requests)  # fmt: skip
-                    results[server.name] = results[server.name] + part if server.name in results else part
-                    print(f"  round {round_ + 1}  {part.line()}", flush=True)
+            targets = [
+                (srv.name, srv, path, payload, {}) for srv, path, payload in zip(started, paths, bodies, strict=True)
+            ]
+            results = load_rounds(targets, args)
         except StartError as exc:
             print(f"bench_trees: {exc}", file=sys.stderr)
             return 1

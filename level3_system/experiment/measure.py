@@ -67,7 +67,9 @@ def _fast_path(model: Any, contract: DataContract, holdout: pd.DataFrame) -> tup
     if choice.kind == "linear":
         return "linear", "exact fold of the pipeline", choice.scorer, len(json.dumps(choice.scorer.to_dict()))
     if choice.kind == "trees":
-        note = f"exact tree fold (max |Δp| {choice.scorer.max_difference(model, holdout):.1g} on the holdout)"
+        note = (
+            f"exact tree fold (max |Δp| {choice.scorer.max_difference(holdout, _p(model, holdout)):.1g} on the holdout)"
+        )
         return "trees", note, choice.scorer, len(json.dumps(choice.scorer.to_dict()))
     if choice.kind == "onnx":
         return "onnx", "ONNX agrees with the model", choice.scorer, choice.onnx_bytes

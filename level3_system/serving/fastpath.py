@@ -234,7 +234,7 @@ def choose(
             return Choice(linear, "linear", ())
         reasons.append("no exact linear fold of this pipeline")
     if mode in ("auto", "trees"):
-        trees, why = _trees(model, sample, stored_trees)
+        trees, why = _trees(model, sample, reference, stored_trees)
         if trees is not None:
             return Choice(trees, "trees", tuple(reasons))
         reasons.append(why)
@@ -255,7 +255,7 @@ def choose(
 
 
 def _trees(
-    model: Any, sample: pd.DataFrame, stored: Callable[[], Mapping[str, Any] | None]
+    model: Any, sample: pd.DataFrame, reference: np.ndarray, stored: Callable[[], Mapping[str, Any] | None]
 ) -> tuple[TreeScorer | None, str]:
     """The tree fold if it applies and agrees (both evaluators, the sample and the recorded holdout), else why not."""
     try:
@@ -266,7 +266,7 @@ def _trees(
     if scorer is None:
         return None, "no exact tree fold of this pipeline"
     recorded = float(proof.get("holdout_max_difference", 0.0)) if proof else 0.0
-    worst = max(recorded, scorer.max_difference(model, sample))
+    worst = max(recorded, scorer.max_difference(sample, reference))
     if worst <= TREE_MAX_DIFFERENCE:
         return scorer, ""
     return None, f"the tree fold disagrees with the model (max |Δp| {worst:.3g} > {TREE_MAX_DIFFERENCE:g})"
