@@ -116,7 +116,11 @@ def create_app(settings: Level3Settings | None = None, *, from_conf: FromConf | 
     # FastAPI 0.150 lists an included router as one entry without a path: read the routers' own routes.
     known = {r.path for router in (app, *routers) for r in router.routes if hasattr(r, "path")}
     app.add_middleware(
-        GuardAndMeasure, metrics=metrics, max_body_bytes=settings.serving.max_body_bytes, known_paths=known
+        GuardAndMeasure,
+        metrics=metrics,
+        max_body_bytes=settings.serving.max_body_bytes,
+        known_paths=known,
+        fast_lane=scoring.fast_lane(app.state),
     )
     return app
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -39,11 +40,19 @@ class GuardAndMeasure:
     """Names each request, bounds request bodies, requires JSON on POST, answers JSON for any failure, and
     records count, latency and errors (5xx included) per endpoint."""
 
-    def __init__(self, app: Any, metrics: Metrics, max_body_bytes: int, known_paths: set[str]) -> None:
+    def __init__(
+        self,
+        app: Any,
+        metrics: Metrics,
+        max_body_bytes: int,
+        known_paths: set[str],
+        fast_lane: Callable[[bytes, dict[bytes, bytes], str, float], bytes | None] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.known_paths = known_paths
+        self.fast_lane = fast_lane  # POST /predict's plain success, answered here (routes/scoring.py)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -73,6 +82,8 @@ class GuardAndMeasure:
             if rejection is not None:
                 status, error = rejection
                 await _send_json(send_and_record, status, {"error": error, "request_id": rid})
+            elif path == "/predict" and scope["method"] == "POST" and self._lane(headers):
+                await self._predict(scope, receive, send_and_record, headers, rid, started)
             else:
                 await self.app(scope, self._bounded(receive), send_and_record)
         except Exception:  # whatever a route or a dependency raised that no handler turned into an answer
@@ -86,6 +97,38 @@ class GuardAndMeasure:
         self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
         if status >= 400:
             self.metrics.errors.labels(endpoint, str(status)).inc()
+
+    def _lane(self, headers: dict[bytes, bytes]) -> bool:
+        """Whether the fast lane may take the request: a body of declared length (`_reject` has bounded it)."""
+        return self.fast_lane is not None and b"content-length" in headers
+
+    async def _predict(
+        self, scope: dict[str, Any], receive: Any, send: Any, headers: dict[bytes, bytes], rid: str, started: float
+    ) -> None:
+        """The fast lane: the whole body (its length already checked), answered here when it is a plain success;
+        otherwise the route gets the request, its body replayed, and answers as always."""
+        messages, chunks = [], []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        answer = self.fast_lane(body, headers, rid, started) if messages[-1]["type"] == "http.request" else None
+        if answer is None:
+            await self.app(scope, _replay(messages, receive), send)
+            return
+        length = str(len(answer)).encode()
+        response = [
+            (b"content-type", b"application/json"),
+            (b"content-length", length),
+            (b"x-request-id", rid.encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": response})
+        await send({"type": "http.response.body", "body": answer})
 
     def _reject(self, scope: dict[str, Any], headers: dict[bytes, bytes]) -> tuple[int, str] | None:
         """A POST body over the limit is 413; a POST body that is not JSON is 415. Other methods take no body:
@@ -118,6 +161,16 @@ class GuardAndMeasure:
             return message
 
         return bounded_receive
+
+
+def _replay(messages: list[dict[str, Any]], receive: Any) -> Any:
+    """A `receive` that gives back the messages already read, then reads on."""
+    pending = list(messages)
+
+    async def replayed() -> dict[str, Any]:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
 
 
 class BodyTooLarge(HTTPException):

@@ -8,7 +8,9 @@ trained with), in one pass of pydantic's JSON parser; an invalid body is a 422 n
 from __future__ import annotations
 
 import json
+import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +22,15 @@ from level3_system.serving.deps import current_model
 from level3_system.serving.errors import responses
 from level3_system.serving.middleware import request_id_of
 from level3_system.serving.model_store import LoadedModel
-from level3_system.serving.schemas import BatchPrediction, ChurnPrediction, ScoredCustomer, body_schema, validated
+from level3_system.serving.schemas import (
+    BatchPrediction,
+    ChurnPrediction,
+    InvalidBody,
+    ScoredCustomer,
+    body_schema,
+    parse_body,
+    validated,
+)
 
 router = APIRouter(tags=["predict"])
 SCORING_ERRORS = responses(413, 415, 422, 500, 503)
@@ -35,11 +45,18 @@ async def predict(request: Request) -> Response:
     started = time.perf_counter()
     current = await current_model(request)
     customer = validated(current.requests.customer, await request.body()).__dict__
-    probability = current.predict_one(customer)
-    request.app.state.metrics.scores.observe(probability)
     row_id = request_id_of(request.scope)
-    # Serialized here: a Response skips FastAPI's validation of the response model (~15 % of the request's CPU
-    # on this hot path); `response_model` still documents it, and a test checks the shape.
+    body = _scored(request.app.state, current, customer, row_id, started)
+    return Response(body, media_type="application/json", headers={"X-Request-ID": row_id})
+
+
+def _scored(state: Any, current: LoadedModel, customer: dict[str, Any], row_id: str, started: float) -> bytes:
+    """One customer's answer, counted and logged: the route's and the fast lane's, one code.
+
+    Serialized here: a Response skips FastAPI's validation of the response model (~15 % of the request's CPU
+    on this hot path); `response_model` still documents it, and a test checks the shape."""
+    probability = current.predict_one(customer)
+    state.metrics.scores.observe(probability)
     offer, expected = current.decide(probability)
     body = {
         "churn_probability": probability,
@@ -51,11 +68,36 @@ async def predict(request: Request) -> Response:
         "model_version": current.version,
         "request_id": row_id,
     }
-    writer = request.app.state.prediction_log
+    writer = state.prediction_log
     if writer is not None:
         latency = (time.perf_counter() - started) * 1000
         writer.submit(traffic_log.row(current, row_id, customer, probability, source="predict", latency_ms=latency))
-    return Response(json.dumps(body), media_type="application/json", headers={"X-Request-ID": row_id})
+    return json.dumps(body).encode()
+
+
+def fast_lane(state: Any) -> Callable[[bytes, dict[bytes, bytes], str, float], bytes | None]:
+    """`POST /predict` answered in the middleware, before Starlette's routing and FastAPI's request machinery
+    (about half of a request's CPU on this path, benchmarks/bench_trees.py). Only the plain success: a wrong or
+    missing key, no model, or a body that does not validate returns None, and the request goes through the
+    route as usual, so every error keeps its one answer and the OpenAPI document stays the truth."""
+    expected = state.settings.serving.api_key
+    key = expected.encode() if expected else None
+
+    def answer(body: bytes, headers: dict[bytes, bytes], row_id: str, started: float) -> bytes | None:
+        if key is not None:
+            given = headers.get(b"x-api-key")
+            if given is None or not secrets.compare_digest(given, key):
+                return None
+        current = state.store.current
+        if current is None:
+            return None
+        try:
+            customer = parse_body(current.requests.customer, body).__dict__
+        except InvalidBody:
+            return None
+        return _scored(state, current, customer, row_id, started)
+
+    return answer
 
 
 def _score_batch(current: LoadedModel, body: bytes, batch_id: str, writer: Any, started: float) -> BatchPrediction:
