@@ -77,7 +77,7 @@ def _scored(state: Any, current: LoadedModel, customer: dict[str, Any], row_id: 
 
 def fast_lane(state: Any) -> Callable[[bytes, dict[bytes, bytes], str, float], bytes | None]:
     """`POST /predict` answered in the middleware, before Starlette's routing and FastAPI's request machinery
-    (about half of a request's CPU on this path, benchmarks/bench_trees.py). Only the plain success: a wrong or
+    (a third of a request's CPU on this path, profiled with py-spy: ADR 0012). Only the plain success: a wrong or
     missing key, no model, or a body that does not validate returns None, and the request goes through the
     route as usual, so every error keeps its one answer and the OpenAPI document stays the truth."""
     expected = state.settings.serving.api_key
