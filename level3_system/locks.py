@@ -19,6 +19,10 @@ Data — level 2's pipelines write their intermediate files (the model-input tab
 paths under the data root, and a retraining with feedback saves its augmented split there and trains from it. Two
 runs on one host (a scheduled and a drift-triggered one) would read each other's half-written files, so their data
 steps take turns on a `flock` of the data root (`data_lock`); tracking, registering and judging run side by side.
+
+Store — MLflow creates an embedded store's tables on its first connection, without a lock: two processes starting
+on a new database both run `CREATE TABLE` and one fails ("table … already exists"). `registry` opens an embedded
+store the first time in a process under `store_lock`, a `flock` beside the database file.
 """
 
 from __future__ import annotations
@@ -62,6 +66,12 @@ def data_lock(settings: Level3Settings, timeout: float = 1800.0) -> contextlib.A
     """Hold the data root's lock while level 2's pipelines write and read their files."""
     then = "this run stopped before training; train again once it is done"
     return _flock(settings.data_root / ".training.lock", timeout, then)
+
+
+def store_lock(settings: Level3Settings, timeout: float = 120.0) -> contextlib.AbstractContextManager[str]:
+    """Beside an embedded store's database: held while a process creates (or migrates) MLflow's tables."""
+    database = Path(settings.resolved_tracking_uri.removeprefix("sqlite:///"))
+    return _flock(database.parent / f".{database.name}.init.lock", timeout, "nothing was written; run it again")
 
 
 def _file_lock(settings: Level3Settings, timeout: float) -> contextlib.AbstractContextManager[str]:

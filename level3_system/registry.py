@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from level2_pipeline.errors import UserFacingError
+from level3_system.locks import store_lock
 from level3_system.settings import Level3Settings
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 TAG_MAX = 5000  # MLflow's limit on a tag value
 _FLUENT = threading.RLock()  # MLflow's fluent API reads process-wide URIs: `mlflow_at` blocks take turns
+_OPENING = threading.Lock()
+_OPENED: set[str] = set()  # embedded stores opened in this process: MLflow caches a store per URI
 
 
 class NoModelError(UserFacingError):
@@ -40,7 +43,13 @@ def client(settings: Level3Settings) -> Any:
     from mlflow import MlflowClient
 
     uri = settings.resolved_tracking_uri
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    if not uri.startswith("sqlite:///") or uri in _OPENED:
+        return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    with _OPENING, store_lock(settings):  # the first opening here takes turns with other processes
+        mlflow_client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # builds the tracking store
+        mlflow_client.search_registered_models(max_results=1)  # builds the registry store
+        _OPENED.add(uri)
+    return mlflow_client
 
 
 @contextlib.contextmanager
@@ -54,6 +63,7 @@ def mlflow_at(settings: Level3Settings) -> Iterator[None]:
     import mlflow.tracking._model_registry.utils as registry_state
     import mlflow.tracking._tracking_service.utils as tracking_state
 
+    client(settings)  # the store opened once, its tables created under the store lock
     with _FLUENT:
         saved = tracking_state._tracking_uri, registry_state._registry_uri
         saved_env = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
