@@ -82,7 +82,7 @@ class GuardAndMeasure:
             if rejection is not None:
                 status, error = rejection
                 await _send_json(send_and_record, status, {"error": error, "request_id": rid})
-            elif path == "/predict" and scope["method"] == "POST" and self._lane(headers):
+            elif self._lane(scope, headers):
                 await self._predict(scope, receive, send_and_record, headers, rid, started)
             else:
                 await self.app(scope, self._bounded(receive), send_and_record)
@@ -98,9 +98,15 @@ class GuardAndMeasure:
         if status >= 400:
             self.metrics.errors.labels(endpoint, str(status)).inc()
 
-    def _lane(self, headers: dict[bytes, bytes]) -> bool:
-        """Whether the fast lane may take the request: a body of declared length (`_reject` has bounded it)."""
-        return self.fast_lane is not None and b"content-length" in headers
+    def _lane(self, scope: dict[str, Any], headers: dict[bytes, bytes]) -> bool:
+        """Whether the fast lane may take the request: POST /predict with a body of declared length (`_reject`
+        has bounded it). A chunked body goes to the route, which bounds it as it arrives."""
+        return (
+            self.fast_lane is not None
+            and scope["path"] == "/predict"
+            and scope["method"] == "POST"
+            and b"content-length" in headers
+        )
 
     async def _predict(
         self, scope: dict[str, Any], receive: Any, send: Any, headers: dict[bytes, bytes], rid: str, started: float

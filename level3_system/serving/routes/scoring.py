@@ -8,7 +8,6 @@ trained with), in one pass of pydantic's JSON parser; an invalid body is a 422 n
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from level3_system.serving import traffic_log
-from level3_system.serving.deps import current_model
+from level3_system.serving.deps import api_key_matches, current_model
 from level3_system.serving.errors import responses
 from level3_system.serving.middleware import request_id_of
 from level3_system.serving.model_store import LoadedModel
@@ -80,14 +79,11 @@ def fast_lane(state: Any) -> Callable[[bytes, dict[bytes, bytes], str, float], b
     (a third of a request's CPU on this path, profiled with py-spy: ADR 0012). Only the plain success: a wrong or
     missing key, no model, or a body that does not validate returns None, and the request goes through the
     route as usual, so every error keeps its one answer and the OpenAPI document stays the truth."""
-    expected = state.settings.serving.api_key
-    key = expected.encode() if expected else None
+    key = state.settings.serving.api_key
 
     def answer(body: bytes, headers: dict[bytes, bytes], row_id: str, started: float) -> bytes | None:
-        if key is not None:
-            given = headers.get(b"x-api-key")
-            if given is None or not secrets.compare_digest(given, key):
-                return None
+        if key and not api_key_matches(headers.get(b"x-api-key"), key):
+            return None
         current = state.store.current
         if current is None:
             return None
