@@ -22,8 +22,11 @@ def cli() -> None:
 
 
 def _run(**options: Any) -> Any:
+    from level2_pipeline.config import check_env
+
     apply_quiet_environment()
     try:
+        check_env(options.get("env"))
         return kedro_run.callback(**options)  # type: ignore[misc]
     except Exception as exc:
         message = explain(exc)

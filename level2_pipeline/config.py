@@ -51,8 +51,21 @@ def config_loader(
         **CONFIG_LOADER_ARGS,
         "config_patterns": {**CONFIG_LOADER_ARGS["config_patterns"], **(extra_patterns or {})},
     }
+    check_env(env)
     runtime_params = {"data_dir": str(Path(data_dir).resolve())} if data_dir is not None else {}
     return ProjectConfigLoader(conf_source=str(CONF_ROOT), env=env, runtime_params=runtime_params, **args)
+
+
+def check_env(env: str | None) -> None:
+    """An environment with no folder stops with one line (Kedro's own error is a traceback): a typo in
+    KEDRO_ENV, or a fork not yet written."""
+    if env is None or (CONF_ROOT / env).is_dir():
+        return
+    envs = sorted(p.name for p in CONF_ROOT.iterdir() if p.is_dir() and p.name[0].isalnum() and p.name != "base")
+    raise ConfigError(
+        f"environment {env!r} not found: {shown(CONF_ROOT)}/ has {', '.join(envs) or 'base only'}; "
+        f"check the name, or write it with `make init DATA=file.csv TARGET=column ENV={env}`"
+    )
 
 
 def run_env(env: str | None) -> str:

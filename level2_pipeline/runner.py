@@ -67,8 +67,10 @@ def run(
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
+    from level2_pipeline.config import check_env
     from level2_pipeline.hooks import RECORDER
 
+    check_env(env)
     bootstrap_project(project_path)
     params = _runtime_params(data_dir, runtime_params)
     try:

@@ -145,8 +145,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Level3Settings:
-    """The settings, with `serve --host/--port` (make serve HOST=... PORT=...) validated as the YAML's would be."""
-    settings = load_settings()
+    """The settings, with `serve --host/--port` (make serve HOST=... PORT=...) validated as the YAML's would be.
+
+    `init` reads conf/base's: the environment it writes may be the one CHURN_KEDRO_ENV already names."""
+    settings = load_settings(kedro_env=None) if args.command == "init" else load_settings()
     options = {key: value for key in ("host", "port") if (value := getattr(args, key, None)) is not None}
     if not options:
         return settings

@@ -167,6 +167,32 @@ def test_a_bad_setting_is_one_line_naming_where_and_what(
     assert tree_snapshot(data_root) == before, "a command refused for a bad setting changed stored data"
 
 
+UNKNOWN_ENV = "no-such-env"
+UNKNOWN_ENV_COMMANDS = [
+    pytest.param([sys.executable, "-m", "level2_pipeline.ingestion", "--env", UNKNOWN_ENV], {}, id="make-data"),
+    pytest.param([sys.executable, "-m", "level2_pipeline", "--env", UNKNOWN_ENV], {}, id="make-level2"),
+    pytest.param([str(Path(sys.executable).parent / "kedro"), "run", "--env", UNKNOWN_ENV], {}, id="kedro-run"),
+    *(
+        pytest.param([sys.executable, "-m", "level3_system", command], {"CHURN_KEDRO_ENV": UNKNOWN_ENV}, id=command)
+        for command in ("train", "serve")
+    ),
+]
+
+
+@pytest.mark.parametrize(("command", "variables"), UNKNOWN_ENV_COMMANDS)
+def test_an_environment_with_no_folder_is_one_line_naming_the_ones_there(
+    command: list[str], variables: dict[str, str], raw_csv: Path, tmp_path: Path
+) -> None:
+    """A typo in KEDRO_ENV (or a fork not yet written): Kedro's own answer is a traceback."""
+    data_root = tmp_path / "data"
+    place_raw(raw_csv, data_root)
+    before = tree_snapshot(data_root)
+    line = _one_line(_run(command, variables, data_root))
+    assert f"environment '{UNKNOWN_ENV}' not found: conf/ has " in line, line
+    assert "mlc" in line and f"make init DATA=file.csv TARGET=column ENV={UNKNOWN_ENV}" in line, line
+    assert tree_snapshot(data_root) == before, "a command refused for an unknown environment changed stored data"
+
+
 def test_make_serve_passes_host_and_port(tmp_path: Path) -> None:
     dry = subprocess.run(
         ["make", "-n", "serve", "PORT=9000", "HOST=0.0.0.0"],
