@@ -29,7 +29,7 @@ export ORT_DISABLE_TELEMETRY := 1
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 export GIT_OPTIONAL_LOCKS := 0
 
-.PHONY: help env data level1 level2 level3 init validate serve monitor feedback traffic platform demo-loop score synth experiment compare diff maturity wheelhouse image image-check test lint viz ui bench bench-scoring soak clean
+.PHONY: help env data level1 level2 level3 init validate serve monitor feedback traffic platform demo-loop score synth experiment compare diff maturity wheelhouse image image-check test check lint viz ui bench bench-scoring soak clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -133,6 +133,10 @@ image-check: ## the real Dockerfile built (on stand-in base images if no registr
 TEST_WORKERS ?= 2
 test: lint ## lint, then run the whole test suite (real PostgreSQL, MLflow and Prefect servers included)
 	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# The markers (pyproject.toml's [tool.pytest.ini_options]) are the one place that says which test is which.
+check: lint ## the inner loop: lint, then every test not marked slow or servers (about a minute; make test runs all)
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow and not servers" --durations=10
 
 # Offline, a few seconds: every linter's binary comes from its wheel (pyproject's dev group); the Compose schema is
 # vendored (deploy/schemas/README.md). deploy/check.py checks what the schema cannot (references, ports, secrets).

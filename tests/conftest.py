@@ -48,6 +48,18 @@ from level2_pipeline.ingestion import RawFile, ingest, load_config  # noqa: E402
 from level3_system.settings import Level3Settings  # noqa: E402
 from level3_system.training.compose import TrainingOutcome  # noqa: E402
 
+# A test that needs a Prefect server (a flow, `make score`, a training) is `slow` whatever its file says: the marker
+# follows the dependency, so `make check` (-m "not slow and not servers") never starts one. The markers are
+# described in pyproject.toml; the README's "Tests" says which target runs which.
+SLOW_FIXTURES = ("prefect_server",)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m selection reads the markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in SLOW_FIXTURES):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def quiet_environment() -> Iterator[None]:

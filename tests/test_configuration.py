@@ -216,6 +216,7 @@ def test_the_makefile_exports_the_python_quiet_environment() -> None:
     assert quiet == dict(QUIET_ENVIRONMENT), "the Makefile's telemetry switches differ from project.py's"
 
 
+@pytest.mark.slow  # a fresh interpreter importing every module: ~12 s
 def test_importing_the_project_changes_no_environment_variable() -> None:
     # The libraries the project imports come first (some set variables of their own, e.g. sklearn's KMP_*), then
     # the snapshot, then every module of ours: what changes then is ours.

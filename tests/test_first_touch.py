@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from support import PROJECT_ROOT, RAW_RELATIVE, RAW_ROWS
 
 from level3_system.cli import COMMANDS
@@ -49,6 +50,7 @@ NEEDS: dict[str, set[str]] = {
     "init": {ENV},
     "lint": {ENV},
     "test": {ENV},
+    "check": {ENV},
     "compare": {ENV, DATA},
     "viz": {ENV},
     "help": set(),
@@ -138,6 +140,7 @@ def test_the_data_need_fetches_into_an_empty_data_root(tmp_path: Path) -> None:
     assert len(pd.read_csv(raw)) == RAW_ROWS
 
 
+@pytest.mark.slow
 def test_score_on_an_empty_registry_trains_the_first_champion_then_scores(
     raw_frame: pd.DataFrame, tmp_path: Path
 ) -> None:

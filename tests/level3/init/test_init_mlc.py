@@ -102,6 +102,7 @@ def test_level3_settings_name_the_env_and_a_measured_floor(mlc_init: InitRun, in
     assert {s.column for s in settings.model_card.segments} <= set(inferred.features)
 
 
+@pytest.mark.slow
 def test_validate_passes_on_the_inferred_conf(mlc_init: InitRun, tmp_path: Path) -> None:
     """`python -m level3_system validate` with CHURN_KEDRO_ENV: both gates, on the raw copy init made."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_", "PREFECT_"))}

@@ -42,7 +42,7 @@ def test_evidently_imports_with_the_locked_pandas() -> None:
     assert evidently.__version__.startswith("0.7"), evidently.__version__
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("seed", [1, *(pytest.param(seed, marks=pytest.mark.slow) for seed in (2, 3, 4))])
 def test_a_random_sample_of_customers_does_not_drift(
     reference: pd.DataFrame, customers: pd.DataFrame, champion: Any, seed: int
 ) -> None:

@@ -22,6 +22,8 @@ from support import PROJECT_ROOT, QUIET_ENV, place_raw
 
 from level3_system import registry
 
+pytestmark = pytest.mark.slow  # processes and promotions racing: seconds each
+
 
 def _tags(settings: Any) -> dict[str, dict[str, str]]:
     client = registry.client(settings)
@@ -84,7 +86,6 @@ def test_promotions_take_turns(
     _assert_one_chain(settings)
 
 
-@pytest.mark.slow
 def test_two_trainings_started_at_once_both_finish(raw_csv: Path, tmp_path: Path) -> None:
     """`python -m level3_system train`, twice at the same moment, on one data folder and one embedded store."""
     data = tmp_path / "data"

@@ -20,6 +20,7 @@ from level3_system import cli
 from level3_system.training.command import format_summary
 
 
+@pytest.mark.slow
 def test_validate_refuses_a_corrupted_file_and_names_the_check(raw_frame: pd.DataFrame, tmp_path: Path) -> None:
     (corruption,) = by_name("unknown_category")
     data_root = tmp_path / "data"

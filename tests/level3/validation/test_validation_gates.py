@@ -76,7 +76,12 @@ def test_report_is_json_ready(raw_frame: pd.DataFrame, contract: DataContract) -
 # --- corrupted raw files fail, naming the check -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("corruption", RAW_GATE, ids=lambda c: c.name)
+# The first case in `make check`, the sweep in `make test` (a gate through GX is ~1 s; the same rules row by row
+# are test_contract_checks.py's, fast).
+SWEEP = [pytest.param(c, id=c.name, marks=() if i == 0 else pytest.mark.slow) for i, c in enumerate(RAW_GATE)]
+
+
+@pytest.mark.parametrize("corruption", SWEEP)
 def test_corrupted_raw_file_fails_the_raw_gate(
     corruption: Corruption, raw_frame: pd.DataFrame, contract: DataContract, tmp_path: Path
 ) -> None:
