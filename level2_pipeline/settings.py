@@ -1,6 +1,6 @@
 """Kedro project settings: https://docs.kedro.org/en/stable/kedro_project_setup/settings.html"""
 
-from level2_pipeline.config import ProjectConfigLoader
+from level2_pipeline.config import LOADER_ARGS, ProjectConfigLoader
 from level2_pipeline.hooks import RECORDER, ConfigCheckHook, StepLogHook
 
 HOOKS = (ConfigCheckHook(), RECORDER, StepLogHook())
@@ -10,15 +10,6 @@ HOOKS = (ConfigCheckHook(), RECORDER, StepLogHook())
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-telemetry", "kedro-viz")
 
 # conf/local (or another environment) overrides conf/base key by key; the data contract is replaced whole
-# (level2_pipeline/config.py says why).
+# (level2_pipeline/config.py says why, and holds the loader's arguments: make data and level 3 read them too).
 CONFIG_LOADER_CLASS = ProjectConfigLoader
-CONFIG_LOADER_ARGS = {
-    "base_env": "base",
-    "default_run_env": "local",
-    "config_patterns": {
-        # The data contract is read as parameters so nodes receive it as `params:data_contract`.
-        "parameters": ["parameters*", "parameters*/**", "**/parameters*", "data_contract*"],
-        "level3": ["level3*", "level3/**"],
-    },
-    "merge_strategy": {"parameters": "soft", "level3": "soft"},
-}
+CONFIG_LOADER_ARGS = LOADER_ARGS

@@ -140,7 +140,8 @@ def run_demo(settings: Level3Settings, timeline: Timeline) -> None:
 
 
 def demo_loop(settings: Level3Settings) -> int:
-    from level3_system.platform import Platform, check_ports, running_platform
+    from level3_system.orchestration import running_platform
+    from level3_system.platform import Platform, check_ports
 
     if running_platform(settings) is not None:
         raise UserFacingError("stop `make platform` first: the demo starts a platform of its own")

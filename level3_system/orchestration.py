@@ -1,4 +1,5 @@
-"""How a command reaches a Prefect server: the configured one (`PREFECT_API_URL`), or a temporary one of its own.
+"""How a command reaches a Prefect server: the configured one (`PREFECT_API_URL`), the one `make platform` runs
+from this project (its state file), or a temporary one of its own.
 
 Embedded mode starts a Prefect API server on 127.0.0.1 for the duration of one command, as Prefect's ephemeral
 mode does (a server subprocess on the project's `PREFECT_HOME`), but through the public CLI and before anything
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import json
 import os
 import signal
 import socket
@@ -19,6 +21,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from level2_pipeline.errors import UserFacingError
 from level3_system.settings import Level3Settings
@@ -33,6 +36,32 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+STATE_FILE = "platform.json"
+
+
+def state_path(settings: Level3Settings) -> Path:
+    return settings.prefect_root / STATE_FILE
+
+
+def running_platform(settings: Level3Settings) -> dict[str, Any] | None:
+    """The platform started from this project (`make platform` writes its state file), when it runs: its process
+    alive and its API healthy."""
+    try:
+        state = json.loads(state_path(settings).read_text(encoding="utf-8"))
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return state if healthy(state["api_url"]) else None
+
+
+def healthy(api_url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 class TemporaryPrefectServer:
@@ -112,8 +141,6 @@ def start_server_if_needed(settings: Level3Settings) -> TemporaryPrefectServer |
     used: the run shows in its UI, its alert reaches its deployments); else a temporary server for this command."""
     if os.environ.get("PREFECT_API_URL"):
         return None
-    from level3_system.platform import running_platform
-
     platform = running_platform(settings)
     if platform is not None:
         os.environ["PREFECT_API_URL"] = platform["api_url"]

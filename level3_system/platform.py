@@ -17,39 +17,14 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from level2_pipeline.errors import UserFacingError
 from level2_pipeline.project import PROJECT_ROOT, shown
-from level3_system.orchestration import die_with_parent
+from level3_system.orchestration import die_with_parent, healthy, running_platform, state_path
 from level3_system.settings import Level3Settings
-
-STATE_FILE = "platform.json"
-
-
-def state_path(settings: Level3Settings) -> Path:
-    return settings.prefect_root / STATE_FILE
-
-
-def running_platform(settings: Level3Settings) -> dict[str, Any] | None:
-    """The platform started from this project, when it runs (its process alive and its API healthy)."""
-    try:
-        state = json.loads(state_path(settings).read_text(encoding="utf-8"))
-        os.kill(int(state["pid"]), 0)
-    except (OSError, ValueError, KeyError):
-        return None
-    return state if healthy(state["api_url"]) else None
-
-
-def healthy(api_url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def port_taken(port: int) -> bool:

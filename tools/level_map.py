@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from level2_pipeline.project import PROJECT_ROOT
@@ -28,8 +27,10 @@ from tools.level_sources import (
     LOAD,
     SAVE,
     Level2,
+    LevelMap,
     Pipeline,
     Section,
+    Step,
     Wrapper,
     app_routes,
     flow_calls,
@@ -54,21 +55,6 @@ AFTER_PIPELINES = {
 }
 # Routes that do one step's work on request; the others (probes, docs) serve the service as a whole.
 ENDPOINT_STEPS = {"/predict": "evaluate", "/predict/batch": "evaluate", "/model": SAVE, "/admin/reload": SAVE}
-
-
-@dataclass
-class Step:
-    name: str
-    level1: Section | None
-    level2: Level2 | None
-    level3: list[Wrapper] = field(default_factory=list)
-
-
-@dataclass
-class LevelMap:
-    steps: list[Step]
-    service: list[Wrapper]
-    problems: list[str]
 
 
 def map_level3(

@@ -7,12 +7,8 @@ import shutil
 import textwrap
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from tools.level_sources import Dataset, Level2, Section, Wrapper
-
-if TYPE_CHECKING:
-    from tools.level_map import LevelMap
+from tools.level_sources import Dataset, Level2, LevelMap, Section, Wrapper
 
 CODE_LINES_SHOWN = 3  # per level-1 section in the terminal; the HTML page shows them all
 

@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +237,22 @@ def read_routes() -> list[tuple[str, str, str]]:
     from level3_system.serving.app import create_app
 
     return app_routes(create_app())
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The map: level_map.py builds it, level_render.py draws it (both import it from here, neither from the other).
+
+
+@dataclass
+class Step:
+    name: str
+    level1: Section | None
+    level2: Level2 | None
+    level3: list[Wrapper] = field(default_factory=list)
+
+
+@dataclass
+class LevelMap:
+    steps: list[Step]
+    service: list[Wrapper]
+    problems: list[str]

@@ -147,12 +147,11 @@ def level1_constants(script: Path = LEVEL1_SCRIPT) -> dict[str, object]:
 def level1_differences(env: str | None = None, script: Path = LEVEL1_SCRIPT) -> list[str]:
     """Where conf/ (with its overrides, e.g. conf/local) says otherwise than level 1's constants: level 1 cannot see
     conf/ (its constants are its lesson), so there the levels train different models."""
-    from level2_pipeline.config import config_loader, locate
-    from level2_pipeline.settings import CONFIG_LOADER_ARGS
+    from level2_pipeline.config import LOADER_ARGS, config_loader, locate
 
     parameters = config_loader(env)["parameters"]
     constants = level1_constants(script)
-    patterns = list(CONFIG_LOADER_ARGS["config_patterns"]["parameters"])
+    patterns = list(LOADER_ARGS["config_patterns"]["parameters"])
     differences = []
     for name, keys in LEVEL1_MIRRORS.items():
         value: object = parameters

@@ -194,8 +194,7 @@ TOOL_VARIABLES = {"tracking_uri": "MLFLOW_TRACKING_URI", "prefect_api_url": "PRE
 
 def _where(loc: tuple[Any, ...], env: str | None) -> str:
     """The environment variable or conf file (and key) that gave the setting at `loc`."""
-    from level2_pipeline.config import locate
-    from level2_pipeline.settings import CONFIG_LOADER_ARGS
+    from level2_pipeline.config import LOADER_ARGS, locate
 
     keys = [str(k) for k in loc]
     variables = {name.upper(): name for name in os.environ}
@@ -206,7 +205,7 @@ def _where(loc: tuple[Any, ...], env: str | None) -> str:
     tool = TOOL_VARIABLES.get(keys[0]) if keys else None
     if tool and tool in os.environ and not os.environ.get("CHURN_" + keys[0].upper()):
         return tool
-    return locate(("level3", *loc), list(CONFIG_LOADER_ARGS["config_patterns"]["level3"]), env)
+    return locate(("level3", *loc), list(LOADER_ARGS["config_patterns"]["level3"]), env)
 
 
 def load_settings(**overrides: Any) -> Level3Settings:
