@@ -24,18 +24,18 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.bench_serving import (
+from benchmarks.bench_serving import verdict
+from benchmarks.load import load_rounds
+from benchmarks.servers import (
     HOST,
     QUIET_ENV,
     Server,
     StartError,
-    _terminate_cleanly,
     free_port,
-    load_rounds,
     post_json,
     start_server,
     stop_server,
-    verdict,
+    terminate_cleanly,
     wait_ready,
 )
 from level2_pipeline.config import CONF_ROOT
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     name = f"bench-credit-{os.getpid()}"
     started: list[Server] = []
-    with _terminate_cleanly(), tempfile.TemporaryDirectory(prefix="bench_fork_") as folder:
+    with terminate_cleanly(), tempfile.TemporaryDirectory(prefix="bench_fork_") as folder:
         root = Path(folder)
         try:
             print(f"a fork on {'/'.join(SOURCE)}: init, model.family lightgbm, train …", flush=True)

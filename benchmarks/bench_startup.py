@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_serving import HOST, QUIET_ENV, StartError, free_port, start_server, stop_server, wait_ready
+from benchmarks.servers import HOST, QUIET_ENV, StartError, free_port, start_server, stop_server, wait_ready
 
 TARGET_SECONDS = 3.0
 

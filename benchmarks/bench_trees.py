@@ -21,23 +21,19 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.bench_serving import (
+from benchmarks.bench_serving import mlflow_payload, verdict
+from benchmarks.inprocess import batch_frame, median_rows_s, p50_ms
+from benchmarks.load import LoadResult, load_rounds
+from benchmarks.servers import (
     HOST,
     QUIET_ENV,
-    LoadResult,
     Server,
     StartError,
-    _median_rows_s,
-    _p50_ms,
-    _terminate_cleanly,
-    batch_frame,
     free_port,
-    load_rounds,
-    mlflow_payload,
     post_json,
     start_server,
     stop_server,
-    verdict,
+    terminate_cleanly,
     wait_ready,
 )
 from level2_pipeline.project import PROJECT_ROOT
@@ -120,10 +116,10 @@ def in_process(env: dict[str, str], batch_rows: int) -> tuple[Any, dict[str, flo
     figures = {
         "max_difference": float(max(np.abs(loaded.predict_many(check) - reference).max(),
                                     np.abs(one_by_one - reference).max())),
-        "one_row_ms": _p50_ms(lambda: loaded.predict_one(customer), 5_000, warmup=200),
-        "sklearn_one_row_ms": _p50_ms(lambda: loaded.sklearn_model.predict_proba(pd.DataFrame([customer])), 200, 10),
-        "batch_rows_s": _median_rows_s(lambda: loaded.predict_many(frame), len(frame), repeats=3),
-        "sklearn_batch_rows_s": _median_rows_s(lambda: loaded.sklearn_model.predict_proba(frame), len(frame), 1),
+        "one_row_ms": p50_ms(lambda: loaded.predict_one(customer), 5_000, warmup=200),
+        "sklearn_one_row_ms": p50_ms(lambda: loaded.sklearn_model.predict_proba(pd.DataFrame([customer])), 200, 10),
+        "batch_rows_s": median_rows_s(lambda: loaded.predict_many(frame), len(frame), repeats=3),
+        "sklearn_batch_rows_s": median_rows_s(lambda: loaded.sklearn_model.predict_proba(frame), len(frame), 1),
     }  # fmt: skip
     return loaded, figures, customer
 
@@ -196,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     project_env = {**os.environ, **QUIET_ENV}
     started: list[Server] = []
-    with _terminate_cleanly(), tempfile.TemporaryDirectory(prefix="bench_trees_") as folder:
+    with terminate_cleanly(), tempfile.TemporaryDirectory(prefix="bench_trees_") as folder:
         root = Path(folder)
         try:
             print("training a LightGBM version into a temporary store (model.family: lightgbm) …", flush=True)

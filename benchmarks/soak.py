@@ -34,18 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.bench_serving import (
-    HOST,
-    QUIET_ENV,
-    StartError,
-    _event_loop_factory,
-    free_port,
-    http_request,
-    read_response,
-    start_server,
-    stop_server,
-    wait_ready,
-)
+from benchmarks.load import event_loop_factory, http_request, read_response
+from benchmarks.servers import HOST, QUIET_ENV, StartError, free_port, start_server, stop_server, wait_ready
 from benchmarks.soak_platform import Plan, prepare, promoter, rss_mib
 
 TARGET_RSS_GROWTH = 0.20
@@ -192,7 +182,7 @@ def run(args: argparse.Namespace, folder: Path) -> int:
         samples: list[tuple[float, float]] = []
         sampler = threading.Thread(target=_sample_rss, args=(service.process.pid, started, stop, samples), daemon=True)
         sampler.start()
-        with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             runner.run(_load(port, requests, args.clients, args.seconds, load))
         seconds = time.perf_counter() - started
         rss_end = rss_mib(service.process.pid)
