@@ -175,8 +175,22 @@ def test_evaluate_returns_contract_metrics_and_predictions_per_test_row(fitted, 
     assert predictions["customer_id"].tolist() == x_test["customer_id"].tolist(), "predictions not in test order"
     assert predictions["y_true"].tolist() == y_test.tolist()
     np.testing.assert_allclose(predictions["churn_probability"], model.predict_proba(x_test)[:, 1])
-    recomputed = classification_metrics(y_test, predictions["churn_probability"].to_numpy(), 0.4)
-    assert {k: metrics[k] for k in recomputed} == recomputed, "metrics are not those of the written predictions"
+    # scikit-learn's own functions on the written predictions, not the node's helper again
+    from sklearn import metrics as sk
+
+    p, y = predictions["churn_probability"].to_numpy(), predictions["y_true"].to_numpy()
+    label = (p >= 0.4).astype(int)
+    expected = {
+        "roc_auc": sk.roc_auc_score(y, p),
+        "pr_auc": sk.average_precision_score(y, p),
+        "f1": sk.f1_score(y, label, zero_division=0),
+        "precision": sk.precision_score(y, label, zero_division=0),
+        "recall": sk.recall_score(y, label, zero_division=0),
+        "accuracy": sk.accuracy_score(y, label),
+        "brier": sk.brier_score_loss(y, p),
+        "log_loss": sk.log_loss(y, p),
+    }
+    assert {k: metrics[k] for k in expected} == pytest.approx(expected, abs=1e-12), "not the predictions' metrics"
 
 
 def test_evaluate_needs_the_id_column_the_contract_declares(fitted, tiny_contract: DataContract) -> None:

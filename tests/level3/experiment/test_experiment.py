@@ -58,7 +58,10 @@ def test_experiment_measures_every_family_and_logs_nested_runs(
     for r in summary.results:
         assert 0.80 < r.cv_roc_auc < 0.90 and r.cv_roc_auc_sd > 0, r
         assert r.fit_seconds > 0 and r.one_row_ms > 0 and r.batch_rows_s > 0 and r.served_bytes > 0, r
-    assert summary.recommended == recommend(summary.results, rules.within_roc_auc)[0]
+    # the flow applies the rule (its cases are checked on known figures in test_the_rule_on_known_figures)
+    best = max(summary.results, key=lambda r: r.cv_roc_auc)
+    eligible = [r for r in summary.results if r.cv_roc_auc >= best.cv_roc_auc - rules.within_roc_auc]
+    assert summary.recommended == min(eligible, key=lambda r: r.one_row_ms).family
     # the table, the chart and the results on disk
     reports = {name: Path(path) for name, path in summary.reports.items()}
     assert reports["chart"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -74,3 +77,29 @@ def test_experiment_measures_every_family_and_logs_nested_runs(
     )
     assert sorted(c.data.params["family"] for c in children) == sorted(rules.families)
     assert {a.path for a in client.list_artifacts(summary.parent_run_id)} >= {"table.md", "tradeoff.png"}
+
+
+def _known(family: str, cv: float, ms: float) -> FamilyResult:
+    return FamilyResult(family, cv, 0.01, 1.0, {"roc_auc": cv}, "linear", "", ms, 1e5, 1000, 100)
+
+
+@pytest.mark.parametrize(
+    ("table", "recommended", "says"),
+    [
+        pytest.param([("lr", 0.840, 0.002), ("hgb", 0.845, 0.020), ("lgbm", 0.852, 0.021)], "lgbm",
+                     "has the best CV ROC AUC", id="trees-better-by-more-than-the-margin"),
+        pytest.param([("lr", 0.848, 0.002), ("hgb", 0.850, 0.020), ("lgbm", 0.852, 0.021)], "lr",
+                     "scores a row 10× faster", id="within-the-margin-the-fastest"),
+        pytest.param([("lr", 0.847, 0.002), ("lgbm", 0.852, 0.021)], "lr",
+                     "within 0.005 of the best", id="exactly-at-the-margin"),
+        pytest.param([("lr", 0.8469, 0.002), ("lgbm", 0.852, 0.021)], "lgbm",
+                     "has the best", id="just-outside-the-margin"),
+        pytest.param([("hgb", 0.850, 0.020), ("lgbm", 0.850, 0.020)], "hgb",
+                     "has the best", id="a-tie-goes-to-the-first-listed"),
+    ],
+)  # fmt: skip
+def test_the_rule_on_known_figures(table: list[tuple[str, float, float]], recommended: str, says: str) -> None:
+    """conf/base's rule (`within_roc_auc: 0.005`): the fastest family within the margin of the best CV ROC AUC."""
+    family, why = recommend([_known(*row) for row in table], within_roc_auc=0.005)
+    assert family == recommended, why
+    assert says in why, why

@@ -209,7 +209,8 @@ def test_a_burst_of_alerts_starts_one_training(loop: Loop) -> None:
         time.sleep(1)
     loop.post_alert(resource="churn.model.another-model")  # another model's alert is not ours
 
-    loop.finished_training(known)
+    run = loop.finished_training(known)
+    assert run["state"]["type"] == "COMPLETED", f"the burst's training ended {run['state']}:\n{loop.runner.tail(40)}"
     # A training takes longer than the quiet period: a second one from the same burst would exist by now.
     new = [r for r in loop.flow_runs("train-%") if r["id"] not in known]
     assert len(new) == 1, f"{len(new)} trainings for one burst of alerts: {[r['name'] for r in new]}"

@@ -147,12 +147,16 @@ def test_sigterm_under_load_keeps_every_answered_request_in_the_log(
     )
     try:
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and server.poll() is None:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1):
                     break
             except OSError:
                 time.sleep(0.2)
+        else:
+            server.kill()
+            said = server.communicate(timeout=30)[0].decode(errors="replace")
+            raise AssertionError(f"the service never answered /ready (exit {server.returncode}):\n{said[-2000:]}")
         answered: list[str] = []
         stop = threading.Event()
 
@@ -171,7 +175,10 @@ def test_sigterm_under_load_keeps_every_answered_request_in_the_log(
         threads = [threading.Thread(target=fire, args=(w,), daemon=True) for w in range(4)]
         for thread in threads:
             thread.start()
-        time.sleep(2.0)
+        deadline = time.monotonic() + 60  # under load: a few hundred answered, then the stop arrives mid-stream
+        while len(answered) < 300 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(answered) >= 300, f"only {len(answered)} answers in 60 s under load"
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=60)
         stop.set()

@@ -41,9 +41,10 @@ def _assert_one_chain(settings: Any) -> dict[str, dict[str, str]]:
     first = next(v for v, a in against.items() if a == "none")
     second = next(v for v in against if v != first)
     assert against[second] == first, f"v{second} was not judged against v{first}, the champion it met: {against}"
-    if "promoted to champion" in tags[second]["promotion"]:
-        assert str(champion.version) == second, f"champion is v{champion.version}, v{second} was promoted last"
-        assert f"vs champion v{first}" in tags[second]["promotion"], tags[second]["promotion"]
+    assert "promoted to champion" in tags[first]["promotion"], f"the first judged was not promoted: {tags[first]}"
+    assert f"vs champion v{first}" in tags[second]["promotion"], tags[second]["promotion"]
+    promoted_last = second if "promoted to champion" in tags[second]["promotion"] else first
+    assert str(champion.version) == promoted_last, f"champion is v{champion.version}, v{promoted_last} is owed it"
     return tags
 
 
@@ -71,7 +72,7 @@ def test_promotions_take_turns(
     start = threading.Barrier(2)
 
     def promote(outcome: Any, version: str, run_id: str) -> None:
-        start.wait()
+        start.wait(timeout=60)
         try:
             compose.promote_version(settings, outcome, version, run_id)
         except BaseException as exc:

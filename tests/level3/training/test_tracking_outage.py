@@ -55,7 +55,8 @@ def test_a_tracking_server_lost_mid_training_fails_the_flow_cleanly(
             if {r.info.run_id for r in client.search_runs([experiment])} - runs_before:
                 break
             time.sleep(0.1)
-        assert training.poll() is None, f"the training ended before its run was tracked:\n{training.communicate()}"
+        ended = "" if training.poll() is None else training.communicate(timeout=30)
+        assert not ended, f"the training ended before its run was tracked:\n{ended}"
         os.killpg(server.process.pid, signal.SIGKILL)
         server.process.wait(10)
         out, err = training.communicate(timeout=240)
