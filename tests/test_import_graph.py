@@ -96,3 +96,38 @@ def test_no_import_cycle_in_the_projects_packages() -> None:
     assert "level2_pipeline.config" in edges["level2_pipeline.settings"], "the graph misses a top-level import"
     assert "level3_system.bootstrap" in edges["level3_system.platform"], "the graph misses an import in a function"
     assert cycles(edges) == [], f"import cycles (move the shared name where both can import it): {cycles(edges)}"
+
+
+def reading_path() -> list[str]:
+    """The files of level 3's README reading path, in its order (the table's linked file names)."""
+    import re
+
+    readme = (PROJECT_ROOT / "level3_system" / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Reading path", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| \d+ \| \[`([^`]+)`\]", section, flags=re.MULTILINE)
+
+
+def test_the_reading_path_names_files_that_exist_each_importing_only_earlier_ones() -> None:
+    """A learner who reads in the README's order never meets a level-3 module that a later step explains."""
+    path = reading_path()
+    assert 8 <= len(path) <= 10, f"the reading path has {len(path)} files: {path}"
+    found = modules()
+    level3 = PROJECT_ROOT / "level3_system"
+    by_file = {str(p.relative_to(level3)): name for name, p in found.items() if p.is_relative_to(level3)}
+    missing = [f for f in path if f not in by_file]
+    assert not missing, f"the reading path names files that do not exist: {missing}"
+    edges = graph(found)
+
+    def reached(module: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [module]
+        while todo:
+            for target in edges[todo.pop()] - seen:
+                seen.add(target)
+                todo.append(target)
+        return seen
+
+    steps = [by_file[f] for f in path]
+    for i, step in enumerate(steps):
+        later = [s for s in steps[i + 1 :] if s in reached(step)]
+        assert not later, f"step {i + 1} ({path[i]}) imports, directly or not, later steps: {later}"
