@@ -25,7 +25,7 @@ def fill(settings: object, rows: int, seed: int) -> float:
 
     from level2_pipeline import ingestion
     from level2_pipeline.config import load_contract_and_clean
-    from level3_system import registry
+    from level3_system.lifecycle import registry
     from level3_system.monitoring.traffic import draw
     from level3_system.prediction_log.schema import create_engine, ensure_schema
     from level3_system.prediction_log.writer import PredictionLogWriter
@@ -54,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000], help="window sizes to time")
     args = parser.parse_args(argv)
     apply_quiet_environment()
-    from level3_system import bootstrap
-    from level3_system.orchestration import start_server_if_needed, wait_for
+    from level3_system.operations import bootstrap
+    from level3_system.runtime.orchestration import start_server_if_needed, wait_for
     from level3_system.settings import MonitoringSettings, PredictionLogSettings, apply_environment, load_settings
 
     base = load_settings()

@@ -288,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for key, value in QUIET_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
-    from level3_system import bootstrap, registry
-    from level3_system.orchestration import TemporaryPrefectServer
+    from level3_system.lifecycle import registry
+    from level3_system.operations import bootstrap
+    from level3_system.runtime.orchestration import TemporaryPrefectServer
     from level3_system.settings import get_settings
 
     settings = get_settings()

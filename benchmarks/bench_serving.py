@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(key, value)
 
     from level2_pipeline.config import load_contract_and_clean
-    from level3_system import bootstrap, registry
+    from level3_system.lifecycle import registry
+    from level3_system.operations import bootstrap
     from level3_system.serving import model_store
     from level3_system.serving.schemas import example_customer
     from level3_system.settings import get_settings

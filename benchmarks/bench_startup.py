@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("need --runs ≥ 1")
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
-    from level3_system import bootstrap, registry
+    from level3_system.lifecycle import registry
+    from level3_system.operations import bootstrap
     from level3_system.settings import get_settings
 
     settings = get_settings()

@@ -91,7 +91,7 @@ def in_process(env: dict[str, str], batch_rows: int) -> tuple[Any, dict[str, flo
     import pandas as pd
 
     from level2_pipeline.config import load_contract_and_clean
-    from level3_system import registry
+    from level3_system.lifecycle import registry
     from level3_system.serving import model_store
     from level3_system.serving.schemas import example_customer
     from level3_system.settings import Level3Settings
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
-    from level3_system import bootstrap
+    from level3_system.operations import bootstrap
     from level3_system.settings import get_settings
 
     project = get_settings()

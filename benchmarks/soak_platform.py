@@ -46,7 +46,7 @@ def prepare(folder: Path, promotions: int) -> Plan:
 
     from level2_pipeline.config import load_contract
     from level2_pipeline.ingestion import load_config, sha256_of
-    from level3_system import registry
+    from level3_system.lifecycle import registry
     from level3_system.monitoring.traffic import bodies
     from level3_system.settings import PredictionLogSettings, get_settings
     from level3_system.training.compose import promote_version, run_level2, training_outcome

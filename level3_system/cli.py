@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from level2_pipeline.errors import ConfigError, describe_invalid, explain
-from level3_system import bootstrap
-from level3_system.bootstrap import CHAMPION, DATA, SERVICE
-from level3_system.reachability import require_servers
+from level3_system.operations import bootstrap
+from level3_system.operations.bootstrap import CHAMPION, DATA, SERVICE
+from level3_system.runtime.reachability import require_servers
+from level3_system.runtime.tracelog import details
 from level3_system.settings import Level3Settings, ServingSettings, apply_environment, load_settings
-from level3_system.tracelog import details
 
 logger = logging.getLogger("level3_system")
 
@@ -65,7 +65,7 @@ COMMANDS: dict[str, Command] = {
     "serve": Command(
         "level3_system.serving.command:serve", "serve the champion", flags=("wait_for_champion",), needs=(CHAMPION,)
     ),
-    "ui": Command("level3_system.ui:ui", "start the MLflow and Prefect UIs"),
+    "ui": Command("level3_system.operations.ui:ui", "start the MLflow and Prefect UIs"),
     "monitor": Command(
         "level3_system.monitoring.command:monitor", "drift and performance of the served version", needs=(CHAMPION,)
     ),
@@ -78,8 +78,12 @@ COMMANDS: dict[str, Command] = {
         ("scenario",),
         needs=(DATA, CHAMPION, SERVICE),
     ),
-    "platform": Command("level3_system.platform:platform", "Prefect server, deployments, service: until Ctrl-C"),
-    "demo-loop": Command("level3_system.demo:demo_loop", "the loop closed in a few minutes, with a timeline"),
+    "platform": Command(
+        "level3_system.operations.platform:platform", "Prefect server, deployments, service: until Ctrl-C"
+    ),
+    "demo-loop": Command(
+        "level3_system.operations.demo:demo_loop", "the loop closed in a few minutes, with a timeline"
+    ),
     "score": Command(
         "level3_system.scoring.command:score",
         "score a batch",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from level2_pipeline.ingestion import sha256_of
-from level3_system.promotion import Decision
+from level3_system.lifecycle.promotion import Decision
 from level3_system.settings import DirectionalCheck, InvarianceCheck, Level3Settings, PromotionRules, ServingSettings
 
 MODEL_NAME = "telco-churn"
@@ -142,7 +142,7 @@ class Registered:
 
 def log_and_register(settings: Level3Settings, outcome: Any, *, apply: bool = True) -> Registered:
     """track → register → promote, as the flow's tasks do (outside any Prefect flow run)."""
-    from level3_system import registry
+    from level3_system.lifecycle import registry
     from level3_system.training.compose import judge
     from level3_system.training.tracking import log_training_run
 
@@ -156,14 +156,14 @@ def log_and_register(settings: Level3Settings, outcome: Any, *, apply: bool = Tr
 
 def apply_decision(settings: Level3Settings, version: str, run_id: str, decision: Decision) -> None:
     """What the flow's promote task does with a decision: tags, and the champion alias if promoted."""
-    from level3_system import registry
+    from level3_system.lifecycle import registry
 
     registry.record_decision(settings, version, run_id, decision.text, decision.promote)
 
 
 def point_champion_at(settings: Level3Settings, version: str) -> None:
     """Move `@champion` by hand (what a promotion does), to set a test's starting point."""
-    from level3_system import registry
+    from level3_system.lifecycle import registry
 
     registry.client(settings).set_registered_model_alias(MODEL_NAME, registry.CHAMPION, version)
 

@@ -62,9 +62,9 @@ NEEDS: dict[str, set[str]] = {
 IN_CODE: dict[tuple[str, str], tuple[str, str]] = {
     ("level3", DATA): ("level3_system/training/flow.py", "ingestion.ingest("),
     ("validate", DATA): ("level3_system/training/command.py", "ingestion.ingest("),
-    ("demo-loop", DATA): ("level3_system/demo.py", "bootstrap.raw_data(settings)"),
-    ("demo-loop", CHAMPION): ("level3_system/demo.py", "bootstrap.champion(settings"),
-    ("platform", CHAMPION): ("level3_system/platform.py", "bootstrap.champion(settings)"),
+    ("demo-loop", DATA): ("level3_system/operations/demo.py", "bootstrap.raw_data(settings)"),
+    ("demo-loop", CHAMPION): ("level3_system/operations/demo.py", "bootstrap.champion(settings"),
+    ("platform", CHAMPION): ("level3_system/operations/platform.py", "bootstrap.champion(settings)"),
     ("bench", CHAMPION): ("benchmarks/bench_serving.py", "bootstrap.champion(settings)"),
     ("bench-scoring", CHAMPION): ("benchmarks/bench_scoring.py", "bootstrap.champion(settings)"),
 }
@@ -129,7 +129,7 @@ def test_make_help_lists_every_readme_target() -> None:
 
 def test_the_data_need_fetches_into_an_empty_data_root(tmp_path: Path) -> None:
     # What `make experiment` (and synth, traffic) does first on a fresh clone
-    from level3_system import bootstrap
+    from level3_system.operations import bootstrap
     from level3_system.settings import load_settings
 
     settings = load_settings(data_dir=str(tmp_path / "data"))

@@ -94,7 +94,9 @@ def test_no_import_cycle_in_the_projects_packages() -> None:
     assert "level3_system.serving.app" in found and "level2_pipeline.config" in found, sorted(found)[:10]
     edges = graph(found)
     assert "level2_pipeline.config" in edges["level2_pipeline.settings"], "the graph misses a top-level import"
-    assert "level3_system.bootstrap" in edges["level3_system.platform"], "the graph misses an import in a function"
+    assert "level3_system.operations.bootstrap" in edges["level3_system.operations.platform"], (
+        "the graph misses an import in a function"
+    )
     assert cycles(edges) == [], f"import cycles (move the shared name where both can import it): {cycles(edges)}"
 
 
@@ -131,3 +133,33 @@ def test_the_reading_path_names_files_that_exist_each_importing_only_earlier_one
     for i, step in enumerate(steps):
         later = [s for s in steps[i + 1 :] if s in reached(step)]
         assert not later, f"step {i + 1} ({path[i]}) imports, directly or not, later steps: {later}"
+
+
+# Level 3's layers, lowest first: a module may import its own layer and the ones before it, never one after.
+LAYERS = [
+    ("runtime", ("level3_system.settings", "level3_system.runtime")),
+    ("lifecycle", ("level3_system.decision", "level3_system.lifecycle")),
+    ("operations", ("level3_system.operations", "level3_system.cli", "level3_system.__main__")),
+]
+
+
+def _layer(module: str) -> int:
+    """0 runtime (with settings), 1 lifecycle (with decision, the pure policy it applies), 2 the concern packages,
+    3 operations and the CLI."""
+    for i, (_, prefixes) in enumerate(LAYERS[:2]):
+        if module.startswith(prefixes):
+            return i
+    return 3 if module.startswith(LAYERS[2][1]) else 2
+
+
+def test_level3_imports_point_down_its_layers() -> None:
+    """Plumbing (runtime/) imports no concern; the lifecycle imports no concern; no concern imports operations/."""
+    edges = graph(modules())
+    upward = sorted(
+        f"{module} → {target}"
+        for module, targets in edges.items()
+        if module.startswith("level3_system.")
+        for target in targets
+        if target.startswith("level3_system.") and _layer(target) > _layer(module)
+    )
+    assert not upward, f"imports against level 3's layers: {upward}"

@@ -228,10 +228,10 @@ def test_exercise_5_make_the_world_drift(raw_frame: pd.DataFrame, champion: Any)
     """workshop.md, "Exercise 5 · make the world drift": the price rise drifts, monthly_charges first, and the alert
     the monitor emits is the event the training deployment listens for, as a drift-triggered run.
     (The whole loop on a real Prefect server: tests/level3/loop/test_continuous_training.py.)"""
-    from level3_system.artifacts import PROBABILITY, reference_sample
-    from level3_system.deployments import drift_trigger, model_resource
+    from level3_system.lifecycle.artifacts import PROBABILITY, reference_sample
     from level3_system.monitoring.drift import compare
     from level3_system.monitoring.traffic import draw
+    from level3_system.operations.deployments import drift_trigger, model_resource
     from level3_system.settings import load_settings
 
     settings = load_settings()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 
 from level2_pipeline.project import shown
-from level3_system.orchestration import start_server_if_needed, wait_for
+from level3_system.runtime.orchestration import start_server_if_needed, wait_for
+from level3_system.runtime.tracelog import details
 from level3_system.settings import Level3Settings
-from level3_system.tracelog import details
 
 
 def experiment(settings: Level3Settings) -> int:

@@ -18,9 +18,9 @@ from prefect.cache_policies import NO_CACHE
 
 from level2_pipeline.contract import DataContract
 from level2_pipeline.params import EvaluateParams, ModelParams, SplitParams
-from level3_system import registry
 from level3_system.experiment.measure import FamilyResult, measure, recommend
-from level3_system.locks import data_lock
+from level3_system.lifecycle import registry
+from level3_system.runtime.locks import data_lock
 from level3_system.settings import Level3Settings, get_settings
 from level3_system.training.compose import run_level2
 

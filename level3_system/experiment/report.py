@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from level3_system import registry
+from level3_system.lifecycle import registry
 from level3_system.settings import Level3Settings
 
 COLUMNS = ("family", "CV ROC AUC", "holdout ROC AUC", "PR AUC", "fit s", "fast path", "1 row ms", "rows/s", "size KB")

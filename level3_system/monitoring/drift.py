@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from level2_pipeline.contract import DataContract
-from level3_system.artifacts import PROBABILITY
+from level3_system.lifecycle.artifacts import PROBABILITY
 from level3_system.settings import MonitoringSettings
 
 

@@ -22,12 +22,12 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from level2_pipeline.errors import UserFacingError
-from level3_system.artifacts import load_reference
+from level3_system.lifecycle.artifacts import load_reference
 from level3_system.monitoring import outputs
 from level3_system.monitoring.drift import DriftResult, compare
 from level3_system.monitoring.verdict import judge, realized_performance, realized_value
 from level3_system.monitoring.window import Served, read_served_window, served_version
-from level3_system.retry import io_options
+from level3_system.runtime.retry import io_options
 from level3_system.settings import Level3Settings, get_settings
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from level3_system import registry
+from level3_system.lifecycle import registry
 from level3_system.settings import Level3Settings
 
 

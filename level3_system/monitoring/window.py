@@ -12,9 +12,9 @@ import pandas as pd
 from level2_pipeline.config import load_contract_and_clean
 from level2_pipeline.contract import DataContract
 from level2_pipeline.errors import UserFacingError
-from level3_system import registry
-from level3_system.artifacts import load_decision, load_trained_with, offer_policy
 from level3_system.decision.policy import OfferPolicy
+from level3_system.lifecycle import registry
+from level3_system.lifecycle.artifacts import load_decision, load_trained_with, offer_policy
 from level3_system.prediction_log.schema import create_engine, ensure_schema
 from level3_system.prediction_log.store import log_url, read_window
 from level3_system.settings import Level3Settings

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 
 from level2_pipeline.project import shown
-from level3_system.orchestration import start_server_if_needed, wait_for
-from level3_system.reachability import lost_server, unreachable
+from level3_system.runtime.orchestration import start_server_if_needed, wait_for
+from level3_system.runtime.reachability import lost_server, unreachable
+from level3_system.runtime.tracelog import details
 from level3_system.settings import Level3Settings
-from level3_system.tracelog import details
 
 
 def _warm_imports(use_dask: bool) -> None:
@@ -53,7 +53,7 @@ def score(
     alias: str | None = None,
     budget: str | None = None,
 ) -> int:
-    from level3_system import registry
+    from level3_system.lifecycle import registry
     from level3_system.scoring.inputs import find_inputs
     from level3_system.scoring.output import Staging
 

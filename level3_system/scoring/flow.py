@@ -21,8 +21,8 @@ from prefect.states import Failed, State
 
 from level2_pipeline.contract import DataContractError
 from level2_pipeline.errors import UserFacingError
-from level3_system import registry
-from level3_system.retry import io_options
+from level3_system.lifecycle import registry
+from level3_system.runtime.retry import io_options
 from level3_system.scoring import engine
 from level3_system.scoring.batch import PROBABILITY, BatchScorer
 from level3_system.scoring.budget import settle as settle_offers

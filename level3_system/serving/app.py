@@ -19,11 +19,11 @@ from fastapi.concurrency import run_in_threadpool
 
 from level2_pipeline.config import load_contract_and_clean
 from level2_pipeline.project import apply_quiet_environment
+from level3_system.lifecycle.registry import NoModelError
 from level3_system.monitoring.outputs import LATEST, folder
 from level3_system.prediction_log.schema import create_engine
 from level3_system.prediction_log.store import log_url, open_log
 from level3_system.prediction_log.writer import PredictionLogWriter
-from level3_system.registry import NoModelError
 from level3_system.serving import docs, errors, openapi
 from level3_system.serving.deps import api_key_guard
 from level3_system.serving.metrics import Metrics, MonitoringCollector, PredictionLogCollector

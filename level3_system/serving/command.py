@@ -15,7 +15,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 def serve(settings: Level3Settings, wait_for_champion: bool = False) -> int:
     """`wait_for_champion` (the platform's service): start unready and load the first champion when one appears."""
-    from level3_system.registry import NoModelError, resolve
+    from level3_system.lifecycle.registry import NoModelError, resolve
 
     serving = settings.serving
     if serving.host not in LOOPBACK and not serving.api_key:

@@ -23,9 +23,9 @@ import pandas as pd
 from level2_pipeline.contract import DataContract
 from level2_pipeline.params import CleanParams
 from level2_pipeline.pipelines.data_processing.nodes import fill_missing
-from level3_system import registry
-from level3_system.artifacts import TrainedWith, load_decision, load_trained_with, offer_policy
 from level3_system.decision.policy import OfferPolicy
+from level3_system.lifecycle import registry
+from level3_system.lifecycle.artifacts import TrainedWith, load_decision, load_trained_with, offer_policy
 from level3_system.serving.schemas import RequestModels
 from level3_system.settings import Level3Settings
 
@@ -229,7 +229,7 @@ class ModelStore:
     def _verify(self, loaded: LoadedModel) -> None:
         """The background check. The registry out of reach is not a verdict: the version keeps serving on its
         proof and the check tries again; a model that does not load or disagrees is withdrawn."""
-        from level3_system.retry import is_transient
+        from level3_system.runtime.retry import is_transient
 
         while self._current is loaded:
             try:

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from level2_pipeline.errors import ConfigError, describe_invalid
 from level2_pipeline.project import PROJECT_ROOT, apply_quiet_environment
+from level3_system.runtime.tracelog import TRACE_LOG_VARIABLE, trace_log_path
 from level3_system.settings.blocks import (
     ContinuousTrainingSettings,
     DecisionSettings,
@@ -36,7 +37,6 @@ from level3_system.settings.blocks import (
     TrafficScenario,
     TrafficSettings,
 )
-from level3_system.tracelog import TRACE_LOG_VARIABLE, trace_log_path
 
 __all__ = [
     "ContinuousTrainingSettings",
@@ -235,8 +235,8 @@ def apply_environment(settings: Level3Settings) -> None:
     for key, value in quiet.items():
         os.environ.setdefault(key, value)
     os.environ["PREFECT_HOME"] = str(settings.prefect_root)
-    # Tracebacks to a file, messages to the terminal (level3_system/tracelog.py).
-    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_CLASS", "level3_system.terminal.TerminalHandler")
+    # Tracebacks to a file, messages to the terminal (level3_system/runtime/tracelog.py).
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_CLASS", "level3_system.runtime.terminal.TerminalHandler")
     os.environ.setdefault(TRACE_LOG_VARIABLE, str(trace_log_path(settings.data_root)))
     # Kedro would replace Prefect's console handler with level 2's plain one; level 3 only sets levels.
     os.environ["KEDRO_LOGGING_CONFIG"] = str(PROJECT_ROOT / "conf" / "logging_level3.yml")

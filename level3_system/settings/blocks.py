@@ -204,7 +204,7 @@ class TrafficSettings(_Strict):
 
 
 class ContinuousTrainingSettings(_Strict):
-    """The loop (level3_system/deployments.py): when training runs by itself, and what it learns from."""
+    """The loop (level3_system/operations/deployments.py): when training runs by itself, and what it learns from."""
 
     cron: str = "0 3 * * *"  # the scheduled training (UTC)
     monitor_interval_seconds: float = Field(default=600, gt=0)  # the monitor deployment's interval

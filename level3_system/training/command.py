@@ -6,10 +6,10 @@ import sys
 from typing import Any
 
 from level2_pipeline.project import shown
-from level3_system.orchestration import start_server_if_needed, wait_for
-from level3_system.reachability import lost_server
+from level3_system.runtime.orchestration import start_server_if_needed, wait_for
+from level3_system.runtime.reachability import lost_server
+from level3_system.runtime.tracelog import details
 from level3_system.settings import Level3Settings
-from level3_system.tracelog import details
 
 METRICS_SHOWN = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "brier")
 

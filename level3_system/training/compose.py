@@ -18,9 +18,9 @@ import pandas as pd
 from level2_pipeline.contract import DataContract
 from level2_pipeline.params import CleanParams
 from level2_pipeline.runner import RunOutputs, run
-from level3_system import promotion, registry
-from level3_system.locks import promotion_lock
-from level3_system.promotion import Decision
+from level3_system.lifecycle import promotion, registry
+from level3_system.lifecycle.promotion import Decision
+from level3_system.runtime.locks import promotion_lock
 from level3_system.settings import Level3Settings
 
 LEVEL = "level3"
@@ -109,8 +109,8 @@ def judge(settings: Level3Settings, outcome: TrainingOutcome, version: str) -> p
 def _value_terms(settings: Level3Settings, outcome: TrainingOutcome, current: Any) -> tuple[float, float, Any]:
     """The candidate's net value per 1,000 (decision.json), the threshold the champion offers at (its own, as it
     is served) and today's economics: what `promotion` compares in money."""
-    from level3_system.artifacts import load_decision, offer_policy
     from level3_system.decision.policy import Economics
+    from level3_system.lifecycle.artifacts import load_decision, offer_policy
 
     assert outcome.decision is not None
     record = load_decision(settings, current.run_id)

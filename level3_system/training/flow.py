@@ -35,9 +35,9 @@ from prefect.states import Failed
 
 from level2_pipeline import ingestion
 from level2_pipeline.contract import DataContract
-from level3_system import promotion, registry
-from level3_system.locks import data_lock
-from level3_system.retry import io_options
+from level3_system.lifecycle import promotion, registry
+from level3_system.runtime.locks import data_lock
+from level3_system.runtime.retry import io_options
 from level3_system.settings import Level3Settings, get_settings
 from level3_system.training.compose import TrainingOutcome, promote_version, run_level2, training_outcome
 from level3_system.training.decision_report import decide as decision_for

@@ -184,7 +184,7 @@ def publish(
     `settings` is the Level3Settings, `outcome` the TrainingOutcome: typed loosely to keep this module free of
     the tracking imports.
     """
-    from level3_system.registry import client
+    from level3_system.lifecycle.registry import client
     from level3_system.training.tracking import git_commit
 
     threshold = float(outcome.metrics.get("threshold", 0.5))

@@ -23,8 +23,8 @@ from typing import Any
 import pandas as pd
 
 from level2_pipeline.project import PROJECT_ROOT
-from level3_system import registry
-from level3_system.artifacts import log_decision, log_reference, log_trained_with, reference_sample
+from level3_system.lifecycle import registry
+from level3_system.lifecycle.artifacts import log_decision, log_reference, log_trained_with, reference_sample
 from level3_system.settings import Level3Settings
 from level3_system.training.compose import TrainingOutcome
 

@@ -164,7 +164,7 @@ def test_a_malformed_tool_variable_is_one_line_naming_it(variable: str, value: s
 
 def test_servers_that_do_not_answer_are_one_line_before_anything_starts() -> None:
     from level2_pipeline.errors import UserFacingError
-    from level3_system.reachability import require_servers
+    from level3_system.runtime.reachability import require_servers
 
     for settings, says in (
         (Level3Settings(promotion=RULES, tracking_uri="http://127.0.0.1:1"), "no MLflow server answers"),

@@ -1,4 +1,5 @@
-"""The promotion rule and the behaviour checks (level3_system.promotion) as plain functions: no store, no server."""
+"""The promotion rule and the behaviour checks (level3_system.lifecycle.promotion) as plain functions: no store,
+no server."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from support import CONF_BASE
 from level2_pipeline.contract import DataContract
 from level2_pipeline.params import ModelParams, SplitParams
 from level2_pipeline.pipelines.data_science import nodes as science
-from level3_system.promotion import (
+from level3_system.lifecycle.promotion import (
     CheckResult,
     ValueComparison,
     behaviour_checks,

@@ -49,8 +49,8 @@ def test_level3_has_tracking_registry_serving_from_its_own_files(repo_results: d
         ("automated training pipeline", "level3_system/training/flow.py"),
         ("data validation", "level3_system/validation/gx.py"),
         ("experiment tracking (metadata store)", "level3_system/training/tracking.py"),
-        ("model registry", "level3_system/registry.py"),
-        ("automated promotion (model validation gate)", "level3_system/registry.py"),
+        ("model registry", "level3_system/lifecycle/registry.py"),
+        ("automated promotion (model validation gate)", "level3_system/lifecycle/registry.py"),
         ("serving (prediction API)", "level3_system/serving/routes/scoring.py"),
         ("service metrics (Prometheus)", "level3_system/serving/metrics.py"),
     ]:

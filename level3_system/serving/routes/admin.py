@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
-from level3_system.registry import NoModelError
+from level3_system.lifecycle.registry import NoModelError
 from level3_system.serving.errors import responses
 from level3_system.serving.schemas import ReloadResult
 

@@ -1,9 +1,10 @@
 """The loop on a real Prefect server: the deployments as `make platform` serves them, driven by real alerts.
 
-A temporary `prefect server start` (ephemeral mode runs no scheduler) and `python -m level3_system.deployments`
-with a registry, a prediction log and reports of their own (a registered model name of its own, so no other
-alert reaches it). The quiet period is 10 s (Prefect's minimum for a proactive trigger); the runner polls every
-second. Generous timeouts: the server starts in ~15 s here, a triggered training takes ~20 s.
+A temporary `prefect server start` (ephemeral mode runs no scheduler) and
+`python -m level3_system.operations.deployments` with a registry, a prediction log and reports of their own (a
+registered model name of its own, so no other alert reaches it). The quiet period is 10 s (Prefect's minimum for a
+proactive trigger); the runner polls every second. Generous timeouts: the server starts in ~15 s here, a
+triggered training takes ~20 s.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from log_support import fill_log
 from servers import Server, free_port, http_ok, start, wait_until
 from support import PROJECT_ROOT, QUIET_ENV
 
-from level3_system import registry
+from level3_system.lifecycle import registry
 from level3_system.monitoring.traffic import draw
 from level3_system.settings import ContinuousTrainingSettings, PredictionLogSettings, load_settings
 
@@ -134,7 +135,7 @@ def loop(
         "CHURN_CONTINUOUS_TRAINING__MONITOR_INTERVAL_SECONDS": "7200",
         "CHURN_RETRIES": "0",
     }
-    runner = start("deployments", [sys.executable, "-m", "level3_system.deployments"], env, folder)
+    runner = start("deployments", [sys.executable, "-m", "level3_system.operations.deployments"], env, folder)
     running = Loop(settings, prefect_api, runner, env)
     try:
         registered = lambda: all(_deployment(running, name) for name in ("train/train", "monitor/monitor"))  # noqa: E731

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from level3_system.artifacts import PROBABILITY, reference_sample
+from level3_system.lifecycle.artifacts import PROBABILITY, reference_sample
 from level3_system.monitoring.drift import column_kinds, compare
 from level3_system.monitoring.traffic import draw
 from level3_system.settings import load_settings

@@ -84,7 +84,7 @@ def test_baseline_traffic_gives_the_contracted_outputs_and_no_alert(
 
 
 def _mlflow_run(settings: Any, run_id: str) -> Any:
-    from level3_system import registry
+    from level3_system.lifecycle import registry
 
     run = registry.client(settings).get_run(run_id)
     experiment = registry.client(settings).get_experiment(run.info.experiment_id)

@@ -88,7 +88,7 @@ def test_a_broken_champion_is_refused_and_the_current_one_kept(
     from fastapi.testclient import TestClient
     from level3_support import with_serving
 
-    from level3_system import registry
+    from level3_system.lifecycle import registry
     from level3_system.serving.app import create_app
 
     versions = make_two_versions("broken_champion")

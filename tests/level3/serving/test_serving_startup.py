@@ -48,7 +48,7 @@ def test_the_service_starts_on_the_stored_proof_then_checks_it(
 
 
 def _artifact(settings: Any, run_id: str, path: str) -> Path:
-    from level3_system import registry
+    from level3_system.lifecycle import registry
 
     uri = registry.client(settings).get_run(run_id).info.artifact_uri
     return Path(uri.removeprefix("file://")) / path

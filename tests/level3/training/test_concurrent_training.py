@@ -1,5 +1,5 @@
 """Two trainings at once (a schedule and a drift alert): both finish, and exactly one champion comes out of them,
-judged against the champion it replaced — no promotion is lost to another (level3_system/locks.py).
+judged against the champion it replaced — no promotion is lost to another (level3_system/runtime/locks.py).
 
 Each promoted version says which champion it was judged against (its `judged_against` tag); the versions form a
 chain. Without the promotion lock both read "no champion yet" and the second silently replaces the first.
@@ -20,7 +20,7 @@ import pytest
 from level3_support import MODEL_NAME, Store, make_settings
 from support import PROJECT_ROOT, QUIET_ENV, place_raw
 
-from level3_system import registry
+from level3_system.lifecycle import registry
 
 pytestmark = pytest.mark.slow  # processes and promotions racing: seconds each
 
@@ -109,7 +109,7 @@ def test_two_trainings_started_at_once_both_finish(raw_csv: Path, tmp_path: Path
 
 _OPEN_AT = """
 import pathlib, sys, time
-from level3_system import registry
+from level3_system.lifecycle import registry
 from level3_system.settings import Level3Settings
 
 settings = Level3Settings(tracking_uri=sys.argv[1])

@@ -101,8 +101,8 @@ def test_tracebacks_go_to_the_trace_log_and_the_terminal_gets_the_message(
     import io
     import logging
 
-    from level3_system import tracelog
-    from level3_system.terminal import TerminalHandler
+    from level3_system.runtime import tracelog
+    from level3_system.runtime.terminal import TerminalHandler
 
     log = tmp_path / "logs" / "level3.log"
     monkeypatch.setenv(tracelog.TRACE_LOG_VARIABLE, str(log))

@@ -20,7 +20,7 @@ def test_a_lightgbm_model_is_logged_registered_and_served(
     new_data_root: Callable[[str], Path], new_store: Callable[[str], Store]
 ) -> None:
     from level2_pipeline.config import load_contract_and_clean
-    from level3_system import registry
+    from level3_system.lifecycle import registry
     from level3_system.serving import model_store
 
     settings = make_settings(

@@ -10,8 +10,8 @@ from level3_support import MODEL_NAME, Store, make_settings
 
 from level2_pipeline.contract import DataContractError
 from level2_pipeline.errors import UserFacingError
-from level3_system import registry
-from level3_system.retry import is_transient
+from level3_system.lifecycle import registry
+from level3_system.runtime.retry import is_transient
 from level3_system.training.tracking import log_training_run
 
 

@@ -91,7 +91,7 @@ def run_demo(settings: Level3Settings, timeline: Timeline) -> None:
     import pandas as pd
 
     from level2_pipeline import ingestion
-    from level3_system import registry
+    from level3_system.lifecycle import registry
     from level3_system.monitoring.flow import monitor
     from level3_system.monitoring.traffic import replay
 
@@ -140,12 +140,12 @@ def run_demo(settings: Level3Settings, timeline: Timeline) -> None:
 
 
 def demo_loop(settings: Level3Settings) -> int:
-    from level3_system.orchestration import running_platform
-    from level3_system.platform import Platform, check_ports
+    from level3_system.operations.platform import Platform, check_ports
+    from level3_system.runtime.orchestration import running_platform
 
     if running_platform(settings) is not None:
         raise UserFacingError("stop `make platform` first: the demo starts a platform of its own")
-    from level3_system import bootstrap
+    from level3_system.operations import bootstrap
 
     bootstrap.raw_data(settings)
     os.environ.update(demo_environment(settings))

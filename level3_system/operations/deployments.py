@@ -1,4 +1,5 @@
-"""`python -m level3_system.deployments`: the project's deployments, served by one process with Prefect's `serve`.
+"""`python -m level3_system.operations.deployments`: the project's deployments, served by one process with
+Prefect's `serve`.
 
 - `train/train`: on a cron schedule (`continuous_training.cron`, parameter trigger=schedule), and triggered by the
   monitor's alert event (trigger=drift, the event's payload as `alert`). The trigger is a debounce: proactive,

@@ -46,7 +46,7 @@ def champion(settings: Level3Settings, tell: Callable[[str], Any] = say) -> bool
 
     True when it trained one. NoModelError (one line) where it may not: a tracking server, another alias.
     """
-    from level3_system import registry
+    from level3_system.lifecycle import registry
 
     if registry.version_by_alias(settings) is not None:
         return False

@@ -44,7 +44,7 @@ def require_servers(settings: Level3Settings, prefect: bool = True) -> None:
 def lost_server(settings: Level3Settings, error: object) -> str | None:
     """A run that failed on transient I/O while a configured server is down: one line naming that server (what
     the client's error hides under a URL and a retry count), else None."""
-    from level3_system.retry import is_transient
+    from level3_system.runtime.retry import is_transient
 
     if not isinstance(error, BaseException) or not is_transient(error):
         return None

@@ -19,7 +19,7 @@ from level3_system.settings import Level3Settings
 
 def ui(settings: Level3Settings) -> int:
     """Start the UIs of the embedded stores (or print the servers' addresses) until Ctrl-C."""
-    from level3_system.orchestration import running_platform
+    from level3_system.runtime.orchestration import running_platform
 
     platform = running_platform(settings)
     if platform is not None:  # `make platform` runs: its UIs are up already

@@ -60,7 +60,7 @@ def load_trained_with(
     A store that cannot be reached raises (the caller keeps what it serves); only a run without the artifacts
     falls back to conf/.
     """
-    from level3_system.registry import client, download
+    from level3_system.lifecycle.registry import client, download
 
     logged = {a.path for a in client(settings).list_artifacts(run_id, "contract")} if run_id else set()
     if {CONTRACT_ARTIFACT, CLEAN_ARTIFACT} <= logged:
@@ -110,7 +110,7 @@ def log_reference(reference: pd.DataFrame) -> None:
 
 def load_reference(settings: Level3Settings, run_id: str | None) -> pd.DataFrame | None:
     """The version's reference, or None for a version trained before references travelled with the model."""
-    from level3_system.registry import client, download
+    from level3_system.lifecycle.registry import client, download
 
     if not run_id or REFERENCE_ARTIFACT not in {a.path for a in client(settings).list_artifacts(run_id, "reference")}:
         return None
@@ -132,7 +132,7 @@ def log_decision(report: dict[str, Any]) -> None:
 
 def load_decision(settings: Level3Settings, run_id: str | None) -> dict[str, Any] | None:
     """The version's decision.json, or None for a version trained before decisions travelled with the model."""
-    from level3_system.registry import client, download
+    from level3_system.lifecycle.registry import client, download
 
     if not run_id or DECISION_ARTIFACT not in {a.path for a in client(settings).list_artifacts(run_id, "decision")}:
         return None

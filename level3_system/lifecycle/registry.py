@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from level2_pipeline.errors import UserFacingError
-from level3_system.locks import store_lock
+from level3_system.runtime.locks import store_lock
 from level3_system.settings import Level3Settings
 
 logger = logging.getLogger(__name__)

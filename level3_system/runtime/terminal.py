@@ -9,7 +9,7 @@ import logging
 
 from prefect.logging.handlers import PrefectConsoleHandler
 
-from level3_system.tracelog import write_trace
+from level3_system.runtime.tracelog import write_trace
 
 
 class TerminalHandler(PrefectConsoleHandler):

@@ -1,9 +1,9 @@
 """`make platform`: the loop on one laptop — a persistent Prefect server, the deployments' runner and the service.
 
 All on 127.0.0.1: the Prefect server (its home `.prefect/`, kept between starts: schedules run only on a real
-server), `python -m level3_system.deployments` (the scheduled and drift-triggered training, the monitor), the model
-service following the champion (it polls the registry every `platform.reload_seconds`), and the MLflow UI of the
-embedded store. It refuses with one line when a port is taken, prints what runs where, writes
+server), `python -m level3_system.operations.deployments` (the scheduled and drift-triggered training, the
+monitor), the model service following the champion (it polls the registry every `platform.reload_seconds`),
+and the MLflow UI of the embedded store. It refuses with one line when a port is taken, prints what runs where, writes
 `.prefect/platform.json` so that `make level3`, `make monitor` and the UIs in another terminal use this server,
 and stops everything it started on Ctrl-C or SIGTERM (the runner first: it must not start new runs meanwhile).
 """
@@ -23,7 +23,7 @@ from typing import Any
 
 from level2_pipeline.errors import UserFacingError
 from level2_pipeline.project import PROJECT_ROOT, shown
-from level3_system.orchestration import die_with_parent, healthy, running_platform, state_path
+from level3_system.runtime.orchestration import die_with_parent, healthy, running_platform, state_path
 from level3_system.settings import Level3Settings
 
 
@@ -56,7 +56,7 @@ class Platform:
         settings.prefect_root.mkdir(parents=True, exist_ok=True)
         # The MLflow store created here, once: on a fresh clone the MLflow UI, the service and the deployments
         # would otherwise each migrate the same new SQLite file at once (alembic: "expected to match one row").
-        from level3_system import registry
+        from level3_system.lifecycle import registry
 
         registry.version_by_alias(settings)
         env = {**os.environ, "PREFECT_HOME": str(settings.prefect_root)}
@@ -84,7 +84,7 @@ class Platform:
             PREFECT_RUNNER_POLL_FREQUENCY=str(conf.runner_poll_seconds),
             CHURN_SERVING__RELOAD_INTERVAL_SECONDS=str(conf.reload_seconds),
         )
-        self._start("deployments", [sys.executable, "-m", "level3_system.deployments"], env)
+        self._start("deployments", [sys.executable, "-m", "level3_system.operations.deployments"], env)
         self._start("service", [sys.executable, "-m", "level3_system", "serve", "--wait-for-champion"], env)
         self.urls["model service"] = f"http://{settings.serving.host}:{settings.serving.port}  (/docs)"
         if settings.embedded_mlflow and conf.mlflow_ui:
@@ -135,8 +135,8 @@ def check_ports(settings: Level3Settings) -> None:
 def _first_champion(settings: Level3Settings, running: Platform) -> None:
     """A fresh clone's platform serves at once: the first champion is trained in it (its run in its UI). On a
     team's registry the service waits for one instead (bootstrap.py never registers there unasked)."""
-    from level3_system import bootstrap
-    from level3_system.registry import NoModelError
+    from level3_system.lifecycle.registry import NoModelError
+    from level3_system.operations import bootstrap
 
     os.environ["PREFECT_API_URL"] = running.urls["Prefect API"]
     try:
