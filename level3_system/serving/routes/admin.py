@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from level3_system.lifecycle.registry import NoModelError
 from level3_system.serving.errors import responses
-from level3_system.serving.schemas import ReloadResult
+from level3_system.serving.responses import ReloadResult
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

@@ -16,7 +16,7 @@ from level3_system.prediction_log.store import FeedbackResult, Outcome, record_f
 from level3_system.serving.deps import current_model
 from level3_system.serving.errors import responses
 from level3_system.serving.model_store import LoadedModel
-from level3_system.serving.schemas import FeedbackResult as FeedbackAnswer
+from level3_system.serving.responses import FeedbackResult as FeedbackAnswer
 from level3_system.serving.schemas import body_schema, validated
 
 router = APIRouter(tags=["feedback"])

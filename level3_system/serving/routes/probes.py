@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from level3_system.serving.deps import Model, ServiceMetrics, Store
 from level3_system.serving.errors import ErrorBody, error_body, responses
-from level3_system.serving.schemas import DecisionInfo, ModelInfo
+from level3_system.serving.responses import DecisionInfo, ModelInfo
 
 router = APIRouter(tags=["service"])
 

@@ -21,15 +21,8 @@ from level3_system.serving.deps import api_key_matches, current_model
 from level3_system.serving.errors import responses
 from level3_system.serving.middleware import request_id_of
 from level3_system.serving.model_store import LoadedModel
-from level3_system.serving.schemas import (
-    BatchPrediction,
-    ChurnPrediction,
-    InvalidBody,
-    ScoredCustomer,
-    body_schema,
-    parse_body,
-    validated,
-)
+from level3_system.serving.responses import BatchPrediction, ChurnPrediction, ScoredCustomer
+from level3_system.serving.schemas import InvalidBody, body_schema, parse_body, validated
 
 router = APIRouter(tags=["predict"])
 SCORING_ERRORS = responses(413, 415, 422, 500, 503)

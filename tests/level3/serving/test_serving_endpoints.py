@@ -81,7 +81,7 @@ def test_predict_scores_the_openapi_example(client: Any, example_customer: dict[
     assert prediction["churn"] is (probability >= prediction["threshold"]), f"label off threshold: {prediction}"
     assert prediction["model_version"] == "1"
     # The hot path serializes its own JSON: it must still be exactly the documented response model
-    from level3_system.serving.schemas import ChurnPrediction
+    from level3_system.serving.responses import ChurnPrediction
 
     assert ChurnPrediction.model_validate(prediction).model_dump() == prediction, f"not a ChurnPrediction: {prediction}"
     assert response.headers["content-type"] == "application/json", response.headers["content-type"]
