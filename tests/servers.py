@@ -7,6 +7,7 @@ of its log, so a broken start-up says why.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,11 +19,27 @@ from pathlib import Path
 
 from support import PROJECT_ROOT
 
+# Ports handed out below the kernel's ephemeral range (32768–60999 on Linux by default), which port 0 and every
+# outgoing connection draw from: no client socket can take one between `free_port()` and the server's bind. Each
+# pytest-xdist worker has a band of its own, and a port is never handed out twice in a session.
+PORT_BAND, PORT_BASE = 1000, 20000
+_GIVEN: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    low = PORT_BASE + PORT_BAND * (int(worker) % 12 if worker.isdigit() else 0)
+    for port in random.Random().sample(range(low, low + PORT_BAND), PORT_BAND):
+        if port in _GIVEN:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    raise RuntimeError(f"no free port left in {low}–{low + PORT_BAND - 1}")
 
 
 @dataclass

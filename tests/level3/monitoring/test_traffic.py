@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from servers import free_port
 
 from level2_pipeline.config import load_contract
 from level3_system.monitoring.traffic import draw, replay, scenario_weights
@@ -47,12 +47,6 @@ def test_no_value_and_no_label_is_made_up(raw_frame: pd.DataFrame, scenario: str
     pd.testing.assert_frame_equal(drawn.reset_index(drop=True), again[drawn.columns], check_dtype=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def running_service(champion: Any, tmp_path: Path) -> Iterator[Any]:
     """The service on a free port of 127.0.0.1, in this process (uvicorn in a thread)."""
@@ -60,7 +54,7 @@ def running_service(champion: Any, tmp_path: Path) -> Iterator[Any]:
 
     from level3_system.serving.app import create_app
 
-    port = _free_port()
+    port = free_port()
     settings = champion.settings.model_copy(
         update={
             "serving": ServingSettings(port=port),

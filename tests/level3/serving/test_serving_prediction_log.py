@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from servers import free_port
 from sqlalchemy import select
 from support import PROJECT_ROOT
 
@@ -115,12 +115,6 @@ def test_a_database_that_is_down_never_fails_a_request(
     assert len(_logged(url)) + dropped == 120, f"{len(_logged(url))} logged + {dropped} dropped ≠ 120 requests"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_sigterm_under_load_keeps_every_answered_request_in_the_log(
     champion: Any, holdout_bodies: list[dict[str, Any]], tmp_path: Path
@@ -128,7 +122,7 @@ def test_sigterm_under_load_keeps_every_answered_request_in_the_log(
     import httpx
 
     url = f"sqlite:///{(tmp_path / 'log.sqlite').as_posix()}"
-    port = _free_port()
+    port = free_port()
     settings = champion.settings
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_"))},
