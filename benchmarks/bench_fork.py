@@ -24,16 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.bench_serving import verdict
+from benchmarks.bench_serving import verdict_table
 from benchmarks.load import load_rounds
 from benchmarks.servers import (
     HOST,
     QUIET_ENV,
     Server,
     StartError,
-    free_port,
     post_json,
-    start_server,
+    start_service,
     stop_server,
     terminate_cleanly,
     wait_ready,
@@ -94,17 +93,10 @@ def make_fork(root: Path, name: str) -> tuple[dict[str, str], Path]:
 
 
 def servers(env: dict[str, str], logs: Path) -> list[Server]:
-    started = []
-    for i, (name, extra) in enumerate((
-        ("trees (fork, tree fast path)", {}),
-        ("sklearn (fork, FAST_PATH=sklearn)", {"CHURN_SERVING__FAST_PATH": "sklearn"}),
-    )):  # fmt: skip
-        port = free_port()
-        log_url = f"sqlite:///{(logs / f'prediction_log_{i}.sqlite').as_posix()}"
-        serving = {"CHURN_SERVING__HOST": HOST, "CHURN_SERVING__PORT": str(port), "CHURN_PREDICTION_LOG__URL": log_url}
-        command = [sys.executable, "-m", "level3_system", "serve"]
-        started.append(start_server(name, command, {**env, **serving, **extra}, port, "/ready", logs))
-    return started
+    return [
+        start_service("trees (fork, tree fast path)", env, logs),
+        start_service("sklearn (fork, FAST_PATH=sklearn)", env, logs, {"CHURN_SERVING__FAST_PATH": "sklearn"}),
+    ]
 
 
 def _get(port: int, path: str) -> Any:
@@ -172,8 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     for result in results.values():
         print("  all  " + result.line())
     print()
-    width = max(len(what) for what, _, _ in rows_out)
-    print("\n".join(f"  {verdict(ok)}  {what:<{width}}  {figure}" for what, figure, ok in rows_out))
+    print(verdict_table(rows_out))
     return 0
 
 

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.bench_serving import verdict
 from benchmarks.process_tree import TreeSampler, children_cpu, start_cluster, stop_cluster
 from level2_pipeline.project import PROJECT_ROOT, QUIET_ENVIRONMENT
 
@@ -81,10 +82,6 @@ def run_score(config: str, inputs: Path, output: Path, env: dict[str, str], extr
     print(f"    {config}: {steps}", flush=True)
     success = json.loads((output / "_SUCCESS").read_text())
     return Result(config, int(success["rows_in"]), wall, float(success["seconds"]), sampler.peak, cpu)
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
 
 
 def report(results: list[Result], sizes: list[int]) -> None:

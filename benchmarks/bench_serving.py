@@ -50,6 +50,12 @@ def verdict(passed: bool) -> str:
     return "PASS" if passed else "MISS"
 
 
+def verdict_table(rows: list[tuple[str, str, bool]]) -> str:
+    """(what, figure, passed) rows as aligned PASS/MISS lines: bench_trees' and bench_fork's targets."""
+    width = max(len(what) for what, _, _ in rows)
+    return "\n".join(f"  {verdict(ok)}  {what:<{width}}  {figure}" for what, figure, ok in rows)
+
+
 def report(
     ours: LoadResult, theirs: LoadResult, unlogged: LoadResult, local: InProcess, args: argparse.Namespace
 ) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.bench_serving import mlflow_payload, verdict
+from benchmarks.bench_serving import mlflow_payload, verdict_table
 from benchmarks.inprocess import batch_frame, median_rows_s, p50_ms
 from benchmarks.load import LoadResult, load_rounds
 from benchmarks.servers import (
@@ -32,6 +32,7 @@ from benchmarks.servers import (
     free_port,
     post_json,
     start_server,
+    start_service,
     stop_server,
     terminate_cleanly,
     wait_ready,
@@ -125,17 +126,11 @@ def in_process(env: dict[str, str], batch_rows: int) -> tuple[Any, dict[str, flo
 
 
 def servers(env: dict[str, str], project_env: dict[str, str], logs: Path, model_uri: str) -> list[Server]:
-    ours = [sys.executable, "-m", "level3_system", "serve"]
-    started = []
-    for i, (name, base, extra) in enumerate((
-        ("trees (LightGBM, tree fast path)", env, {}),
-        ("sklearn (same version, FAST_PATH=sklearn)", env, {"CHURN_SERVING__FAST_PATH": "sklearn"}),
-        ("linear (the project's champion)", project_env, {}),
-    )):  # fmt: skip
-        port = free_port()
-        log_url = f"sqlite:///{(logs / f'prediction_log_{i}.sqlite').as_posix()}"  # the bench's, not the project's
-        serving = {"CHURN_SERVING__HOST": HOST, "CHURN_SERVING__PORT": str(port), "CHURN_PREDICTION_LOG__URL": log_url}
-        started.append(start_server(name, ours, {**base, **serving, **extra}, port, "/ready", logs))
+    started = [
+        start_service("trees (LightGBM, tree fast path)", env, logs),
+        start_service("sklearn (same version, FAST_PATH=sklearn)", env, logs, {"CHURN_SERVING__FAST_PATH": "sklearn"}),
+        start_service("linear (the project's champion)", project_env, logs),
+    ]
     port = free_port()
     bare = [sys.executable, "-m", "benchmarks.bare_app"]
     bare_env = {**project_env, "PORT": str(port)}
@@ -173,8 +168,7 @@ def report(figures: dict[str, float], results: dict[str, LoadResult]) -> str:
          f"({linear.rps:,.0f} of {bare.rps:,.0f} requests/s; "
          f"tree service {trees.rps / max(bare.rps, 1e-9):.0%})", linear.rps >= TARGET_CEILING * bare.rps),
     ]  # fmt: skip
-    width = max(len(what) for what, _, _ in rows)
-    return "\n".join(f"  {verdict(ok)}  {what:<{width}}  {figure}" for what, figure, ok in rows)
+    return verdict_table(rows)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -59,6 +60,16 @@ def start_server(name: str, command: list[str], env: dict[str, str], port: int, 
             command, cwd=PROJECT_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
         )
     return Server(name, port, probe, process, log)
+
+
+def start_service(name: str, env: dict[str, str], logs: Path, extra: dict[str, str] | None = None) -> Server:
+    """`python -m level3_system serve` on a free port of 127.0.0.1, with a prediction log of its own under `logs`
+    (the benchmark's, never the project's)."""
+    port = free_port()
+    log_url = f"sqlite:///{(logs / f'prediction_log_{port}.sqlite').as_posix()}"
+    serving = {"CHURN_SERVING__HOST": HOST, "CHURN_SERVING__PORT": str(port), "CHURN_PREDICTION_LOG__URL": log_url}
+    command = [sys.executable, "-m", "level3_system", "serve"]
+    return start_server(name, command, {**env, **serving, **(extra or {})}, port, "/ready", logs)
 
 
 def wait_ready(server: Server, timeout: float) -> None:

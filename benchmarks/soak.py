@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.bench_serving import verdict
 from benchmarks.load import event_loop_factory, http_request, read_response
 from benchmarks.servers import HOST, QUIET_ENV, StartError, free_port, start_server, stop_server, wait_ready
 from benchmarks.soak_platform import Plan, prepare, promoter, rss_mib
@@ -147,10 +148,6 @@ def _logged_rows(url: str) -> int:
         engine.dispose()
 
 
-def _verdict(passed: bool) -> str:
-    return "PASS" if passed else "MISS"
-
-
 def run(args: argparse.Namespace, folder: Path) -> int:
     plan: Plan = prepare(folder, promotions=int((args.seconds - 1) // args.promote_every))
     port = free_port()
@@ -234,7 +231,7 @@ def report(
     print(
         f"RSS        {start:.0f} MiB at start, {settled:.0f} MiB after the first swap, {end:.0f} MiB at end "
         f"({growth:+.1%} since the first swap; target within {TARGET_RSS_GROWTH:.0%}: "
-        f"{_verdict(abs(growth) <= TARGET_RSS_GROWTH)})"
+        f"{verdict(abs(growth) <= TARGET_RSS_GROWTH)})"
     )
     exited = service.process.returncode
     problems = [f"{load.errors} request errors"] if load.errors else []

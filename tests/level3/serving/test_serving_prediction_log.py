@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from servers import free_port
+from servers import free_port, http_ok, start, wait_until
 from sqlalchemy import select
-from support import PROJECT_ROOT
 
 from level3_system.prediction_log.schema import create_engine, predictions
 from level3_system.serving.app import create_app
@@ -132,25 +129,10 @@ def test_sigterm_under_load_keeps_every_answered_request_in_the_log(
         "CHURN_PREDICTION_LOG__URL": url,
         "CHURN_SERVING__PORT": str(port),
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "level3_system", "serve"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    service = start("serve", [sys.executable, "-m", "level3_system", "serve"], env, tmp_path / "serve")
+    server = service.process
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            server.kill()
-            said = server.communicate(timeout=30)[0].decode(errors="replace")
-            raise AssertionError(f"the service never answered /ready (exit {server.returncode}):\n{said[-2000:]}")
+        wait_until(service, http_ok(f"http://127.0.0.1:{port}/ready"), 90, "/ready")
         answered: list[str] = []
         stop = threading.Event()
 
@@ -181,8 +163,7 @@ def test_sigterm_under_load_keeps_every_answered_request_in_the_log(
     finally:
         if server.poll() is None:
             server.kill()
-    output = server.stdout.read().decode() if server.stdout else ""
-    assert code == 0, f"the service exited {code} on SIGTERM:\n{output[-2000:]}"
+    assert code == 0, f"the service exited {code} on SIGTERM:\n{service.tail()}"
     assert len(answered) > 50, f"only {len(answered)} requests answered before SIGTERM"
     missing = set(answered) - set(_logged(url))
     assert not missing, f"{len(missing)} of {len(answered)} answered requests are not in the log after SIGTERM"
