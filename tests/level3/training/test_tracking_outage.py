@@ -25,9 +25,10 @@ pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
 
 def test_a_tracking_server_lost_mid_training_fails_the_flow_cleanly(
-    make_two_versions: Callable[[str], TwoVersions], raw_csv: Path, tmp_path: Path
+    make_two_versions: Callable[[str], TwoVersions], raw_csv: Path, tmp_path: Path, prefect_server: None
 ) -> None:
     from mlflow import MlflowClient
+    from prefect.settings import get_current_settings
 
     versions = make_two_versions("tracking_outage")
     store_uri = versions.settings.resolved_tracking_uri
@@ -42,7 +43,8 @@ def test_a_tracking_server_lost_mid_training_fails_the_flow_cleanly(
     place_raw(raw_csv, data)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_", "PREFECT_"))}
     env.update(QUIET_ENV)
-    env.update({"CHURN_DATA_DIR": str(data), "CHURN_PREFECT_HOME": str(tmp_path / "prefect")})
+    # The session's Prefect server: a temporary one on a fresh home would first spend ~15 s migrating its database
+    env.update({"CHURN_DATA_DIR": str(data), "PREFECT_API_URL": str(get_current_settings().api.url)})
     # MLflow's client would retry each request for ~2 minutes; the flow's own retries (2) remain
     env.update({"MLFLOW_TRACKING_URI": url, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"})
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "stdin": subprocess.DEVNULL, "text": True}
