@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.bench_serving import verdict_table
 from benchmarks.load import load_rounds
 from benchmarks.servers import (
     HOST,
@@ -37,6 +36,7 @@ from benchmarks.servers import (
     terminate_cleanly,
     wait_ready,
 )
+from benchmarks.verdicts import verdict_table
 from level2_pipeline.config import CONF_ROOT
 from level2_pipeline.project import PROJECT_ROOT
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.compare import markdown_table
+from benchmarks.verdicts import verdict
 from level2_pipeline.project import PROJECT_ROOT
 from tools.levels import Level, discover_levels
 
@@ -147,9 +148,9 @@ def level_table(times: list[LevelTimes]) -> str:
             row += ["–", "–", "–", ""]
         else:
             overhead = t.median - base.median
-            verdict = "" if target is None else "PASS" if overhead <= target else "MISS"
+            verdict_shown = "" if target is None else verdict(overhead <= target)
             goal = "–" if target is None else f"≤ level1 + {target:g} s"
-            row += [f"{overhead:+.2f} s", f"{t.median / base.median:.2f}×", goal, verdict]
+            row += [f"{overhead:+.2f} s", f"{t.median / base.median:.2f}×", goal, verdict_shown]
         rows.append(row)
     header = ["level", "median s", "min s", "max s", "CPU s", "over level 1", "ratio", "target", "check"]
     table = markdown_table(header, rows)

@@ -30,8 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bench_serving import verdict
 from benchmarks.process_tree import TreeSampler, children_cpu, start_cluster, stop_cluster
+from benchmarks.verdicts import verdict
 from level2_pipeline.project import PROJECT_ROOT, QUIET_ENVIRONMENT
 
 TARGET_10M_SECONDS = 30.0

@@ -38,22 +38,13 @@ from benchmarks.servers import (
     terminate_cleanly,
     wait_ready,
 )
+from benchmarks.verdicts import verdict
 
 TARGET_SPEEDUP = 15.0  # requests/s of the service over `mlflow models serve`
 TARGET_P99_MS = 20.0  # at 32 clients
 TARGET_ONE_ROW_MS = 0.2  # LoadedModel.predict_one, p50
 TARGET_BATCH_ROWS_S = 200_000  # LoadedModel.predict_many on 10,000 rows
 TARGET_LOG_RATIO = 0.85  # /predict requests/s with the prediction log on, over the same service with it off
-
-
-def verdict(passed: bool) -> str:
-    return "PASS" if passed else "MISS"
-
-
-def verdict_table(rows: list[tuple[str, str, bool]]) -> str:
-    """(what, figure, passed) rows as aligned PASS/MISS lines: bench_trees' and bench_fork's targets."""
-    width = max(len(what) for what, _, _ in rows)
-    return "\n".join(f"  {verdict(ok)}  {what:<{width}}  {figure}" for what, figure, ok in rows)
 
 
 def report(

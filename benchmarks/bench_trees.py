@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.bench_serving import mlflow_payload, verdict_table
+from benchmarks.bench_serving import mlflow_payload
 from benchmarks.inprocess import batch_frame, median_rows_s, p50_ms
 from benchmarks.load import LoadResult, load_rounds
 from benchmarks.servers import (
@@ -37,6 +37,7 @@ from benchmarks.servers import (
     terminate_cleanly,
     wait_ready,
 )
+from benchmarks.verdicts import verdict_table
 from level2_pipeline.project import PROJECT_ROOT
 
 TARGET_ONE_ROW_MS = 0.1  # a LightGBM row, in process (LoadedModel.predict_one, p50)

@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.bench_serving import verdict
 from benchmarks.load import event_loop_factory, http_request, read_response
 from benchmarks.servers import HOST, QUIET_ENV, StartError, free_port, start_server, stop_server, wait_ready
 from benchmarks.soak_platform import Plan, prepare, promoter, rss_mib
+from benchmarks.verdicts import verdict
 
 TARGET_RSS_GROWTH = 0.20
 
