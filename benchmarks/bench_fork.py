@@ -37,7 +37,7 @@ from benchmarks.servers import (
     wait_ready,
 )
 from benchmarks.verdicts import verdict_table
-from level2_pipeline.config import CONF_ROOT
+from level2_pipeline.config import conf_root
 from level2_pipeline.project import PROJECT_ROOT
 
 TARGET_EXACT = 1e-6  # the fast path against the registered model, on 1,000 of the fork's own rows
@@ -86,7 +86,7 @@ def make_fork(root: Path, name: str) -> tuple[dict[str, str], Path]:
     module = [sys.executable, "-m", "level3_system"]
     _run([*module, "init", str(csv), TARGET, "--env", name, "--positive", POSITIVE], env, "init")
     family = "model:\n  family: lightgbm  # make experiment's recommendation on this data\n"
-    (CONF_ROOT / name / "parameters_data_science.yml").write_text(family)
+    (conf_root() / name / "parameters_data_science.yml").write_text(family)
     trained = _run([*module, "train"], env, "training the fork")
     env["CHURN_SERVING__MODEL_ALIAS"] = "champion" if "→ champion" in trained else "challenger"
     return env, root / "data" / "01_raw" / f"{name}.csv"
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for server in started:
                 stop_server(server)
-            shutil.rmtree(CONF_ROOT / name, ignore_errors=True)
+            shutil.rmtree(conf_root() / name, ignore_errors=True)
     trees, sklearn = results.values()
     ratio = trees.rps / max(sklearn.rps, 1e-9)
     rows_out = [

@@ -13,6 +13,7 @@ also run by a Kedro hook for `kedro run`): a bad value stops with one line such 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ from pydantic import BaseModel, ValidationError
 from level2_pipeline.errors import ConfigError, describe_invalid
 from level2_pipeline.project import PROJECT_ROOT, shown
 
-CONF_ROOT = PROJECT_ROOT / "conf"
+# The folder holding base/ and the environments: the project's conf/, or the one this variable names (a team's
+# configuration kept outside the code, a test's own). The logging files stay the project's.
+CONF_ROOT_VARIABLE = "CHURN_CONF_ROOT"
 # Kedro's loader arguments (settings.py hands them to Kedro as CONFIG_LOADER_ARGS; everything outside a session
 # reads them here): environments merge key by key, the data contract is read as parameters.
 LOADER_ARGS: dict[str, Any] = {
@@ -51,6 +54,12 @@ class ProjectConfigLoader(OmegaConfigLoader):
         return merged
 
 
+def conf_root() -> Path:
+    """Read at each use (not at import), so that a command, a Kedro session and a test see the same root."""
+    value = os.environ.get(CONF_ROOT_VARIABLE)
+    return Path(value).expanduser().resolve() if value else PROJECT_ROOT / "conf"
+
+
 def config_loader(
     env: str | None = None,
     data_dir: Path | str | None = None,
@@ -63,17 +72,23 @@ def config_loader(
     }
     check_env(env)
     runtime_params = {"data_dir": str(Path(data_dir).resolve())} if data_dir is not None else {}
-    return ProjectConfigLoader(conf_source=str(CONF_ROOT), env=env, runtime_params=runtime_params, **args)
+    return ProjectConfigLoader(conf_source=str(conf_root()), env=env, runtime_params=runtime_params, **args)
 
 
 def check_env(env: str | None) -> None:
     """An environment with no folder stops with one line (Kedro's own error is a traceback): a typo in
     KEDRO_ENV, or a fork not yet written."""
-    if env is None or (CONF_ROOT / env).is_dir():
+    root = conf_root()
+    if not (root / "base").is_dir():
+        raise ConfigError(
+            f"{CONF_ROOT_VARIABLE}={os.environ.get(CONF_ROOT_VARIABLE)}: no base/ folder there; "
+            "point it at a folder laid out as conf/ is (base/ and the environments), or unset it"
+        )
+    if env is None or (root / env).is_dir():
         return
-    envs = sorted(p.name for p in CONF_ROOT.iterdir() if p.is_dir() and p.name[0].isalnum() and p.name != "base")
+    envs = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name[0].isalnum() and p.name != "base")
     raise ConfigError(
-        f"environment {env!r} not found: {shown(CONF_ROOT)}/ has {', '.join(envs) or 'base only'}; "
+        f"environment {env!r} not found: {shown(root)}/ has {', '.join(envs) or 'base only'}; "
         f"check the name, or write it with `make init DATA=file.csv TARGET=column ENV={env}`"
     )
 
@@ -101,13 +116,14 @@ def _holds(path: Path, keys: tuple[Any, ...]) -> int:
     return depth
 
 
-def locate(keys: tuple[Any, ...], patterns: list[str], env: str | None = None, conf_root: Path = CONF_ROOT) -> str:
+def locate(keys: tuple[Any, ...], patterns: list[str], env: str | None = None) -> str:
     """`conf/local/parameters_data_science.yml: model.C`: the file that sets a key (the run environment's first,
     then base's), or that holds the deepest part of its path when the key itself is missing."""
     dotted = ".".join(str(k) for k in keys)
     whole = {name for names in REPLACED_WHOLE.values() for name in names}
     best: tuple[int, Path | None] = (0, None)
-    for folder in (conf_root / run_env(env), conf_root / "base"):
+    root = conf_root()
+    for folder in (root / run_env(env), root / "base"):
         for path in _files(folder, patterns):
             depth = _holds(path, keys)
             # An environment that replaces a key whole is where all of that key's values come from.
@@ -115,7 +131,7 @@ def locate(keys: tuple[Any, ...], patterns: list[str], env: str | None = None, c
                 return f"{shown(path)}: {dotted}"
             if depth > best[0]:
                 best = (depth, path)
-    where = shown(best[1]) if best[1] is not None else f"{shown(conf_root)}/{{base,{run_env(env)}}}"
+    where = shown(best[1]) if best[1] is not None else f"{shown(root)}/{{base,{run_env(env)}}}"
     return f"{where}: {dotted}"
 
 

@@ -67,14 +67,16 @@ def run(
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    from level2_pipeline.config import check_env
+    from level2_pipeline.config import check_env, conf_root
     from level2_pipeline.hooks import RECORDER
 
     check_env(env)
     bootstrap_project(project_path)
     params = _runtime_params(data_dir, runtime_params)
     try:
-        with KedroSession.create(project_path=project_path, env=env, runtime_params=params) as session:
+        with KedroSession.create(
+            project_path=project_path, env=env, runtime_params=params, conf_source=str(conf_root())
+        ) as session:
             session.run(
                 pipeline_names=list(pipelines), node_names=list(node_names) or None, from_nodes=list(from_nodes) or None
             )

@@ -41,7 +41,7 @@ from level3_support import (  # noqa: E402
     make_settings,
     train,
 )
-from support import QUIET_ENV, RAW_RELATIVE, LevelRun, place_raw, run_level1  # noqa: E402
+from support import QUIET_ENV, RAW_RELATIVE, LevelRun, own_conf_root, place_raw, run_level1  # noqa: E402
 
 from level2_pipeline.contract import DataContract  # noqa: E402
 from level2_pipeline.ingestion import RawFile, ingest, load_config  # noqa: E402
@@ -52,6 +52,15 @@ from level3_system.training.compose import TrainingOutcome  # noqa: E402
 # follows the dependency, so `make check` (-m "not slow and not servers") never starts one. The markers are
 # described in pyproject.toml; the README's "Tests" says which target runs which.
 SLOW_FIXTURES = ("prefect_server",)
+
+
+@pytest.fixture(autouse=True)
+def conf_root_of_its_own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test reads and writes a configuration root of its own (a copy of conf/, CHURN_CONF_ROOT): two workers,
+    or a developer editing conf/local, never see each other's environments. Session fixtures, set up before it,
+    read the project's conf/."""
+    with own_conf_root(tmp_path_factory.mktemp("conf-root")) as root:
+        yield root
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's own -m selection reads the markers

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from level2_pipeline.config import CONF_ROOT_VARIABLE, conf_root
 from level2_pipeline.project import PROJECT_ROOT, QUIET_ENVIRONMENT
 
 LEVEL1_SCRIPT = PROJECT_ROOT / "level1_code" / "train.py"
@@ -103,14 +104,43 @@ def write_raw(frame: pd.DataFrame, data_root: Path) -> Path:
     return target
 
 
+# What tests and benchmarks leave in the project's conf/ (gitignored): never copied into a test's own root.
+_SCRATCH_ENVIRONMENTS = ("pytest-*", "bench-*", "_init-*")
+
+
+@contextlib.contextmanager
+def own_conf_root(parent: Path) -> Iterator[Path]:
+    """A configuration root of its own under `parent`: a copy of the one in use (the project's conf/, or the root
+    an enclosing block set), named by CHURN_CONF_ROOT until the block ends, for this process and the commands it
+    starts. What a test writes there (an environment, `make init`'s output) no other test, worker or developer
+    reads; the repository's conf/ is never written."""
+    source = conf_root()
+    root = parent / "conf"
+    scratch = shutil.ignore_patterns(*_SCRATCH_ENVIRONMENTS) if source == PROJECT_ROOT / "conf" else None
+    shutil.copytree(source, root, ignore=scratch)
+    previous = os.environ.get(CONF_ROOT_VARIABLE)
+    os.environ[CONF_ROOT_VARIABLE] = str(root)
+    try:
+        yield root
+    finally:
+        if previous is None:
+            os.environ.pop(CONF_ROOT_VARIABLE, None)
+        else:
+            os.environ[CONF_ROOT_VARIABLE] = previous
+
+
+def environment_without(*prefixes: str) -> dict[str, str]:
+    """This process's variables but those starting with `prefixes` (the machine's CHURN_*, MLFLOW_*, PREFECT_*), for
+    a command that must see only what the test sets; the test's configuration root is kept."""
+    return {k: v for k, v in os.environ.items() if k == CONF_ROOT_VARIABLE or not k.startswith(prefixes)}
+
+
 @contextlib.contextmanager
 def conf_environment(files: dict[str, str]) -> Iterator[str]:
-    """A Kedro configuration environment of its own, `conf/pytest-<id>/`, holding `files` (name -> YAML text).
-
-    What a user does with conf/local, in a folder no developer uses; removed afterwards (and gitignored).
-    """
+    """A Kedro configuration environment of its own, `pytest-<id>/` in the test's configuration root, holding
+    `files` (name -> YAML text): what a user does with conf/local."""
     name = f"pytest-{uuid.uuid4().hex[:8]}"
-    folder = PROJECT_ROOT / "conf" / name
+    folder = conf_root() / name
     folder.mkdir()
     try:
         for file_name, text in files.items():

@@ -1,23 +1,33 @@
 """Configuration as a user meets it: overrides that merge key by key, and one line for every bad setting.
 
-Each case writes a Kedro environment of its own (`conf/pytest-<id>/`, what a user does in conf/local) and runs an
-entry point as make runs it, in a subprocess: the bad value must come back as one line on stderr naming the file
-(or variable), the key, what was expected and what was found; the exit code is non-zero; nothing stored changes.
+Each case writes a Kedro environment of its own (`pytest-<id>/` in the test's own configuration root, what a user
+does in conf/local) and runs an entry point as make runs it, in a subprocess: the bad value must come back as one
+line on stderr naming the file (or variable), the key, what was expected and what was found; the exit code is
+non-zero; nothing stored changes.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support import PROJECT_ROOT, QUIET_ENV, RAW_RELATIVE, conf_environment, place_raw, tree_snapshot
+from support import (
+    PROJECT_ROOT,
+    QUIET_ENV,
+    RAW_RELATIVE,
+    conf_environment,
+    environment_without,
+    place_raw,
+    tree_snapshot,
+)
 
-from level2_pipeline.config import config_loader
+from level2_pipeline.config import conf_root, config_loader
 from level2_pipeline.ingestion import ingest, load_config
-from level2_pipeline.project import QUIET_ENVIRONMENT
+from level2_pipeline.project import QUIET_ENVIRONMENT, shown
 
 # --- merging ------------------------------------------------------------------------------------------------
 
@@ -62,6 +72,30 @@ def test_level3_settings_merge_key_by_key() -> None:
     assert settings.promotion.directional is not None and settings.promotion.directional.column == "contract"
 
 
+def test_a_configuration_root_elsewhere_is_the_one_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CHURN_CONF_ROOT: a team keeps its conf/ outside the code; every loader (and a Kedro session) reads it."""
+    root = tmp_path / "team-conf"
+    shutil.copytree(conf_root(), root)
+    science = root / "base" / "parameters_data_science.yml"
+    science.write_text(science.read_text().replace("  C: 1.0 ", "  C: 0.25 ", 1))
+    monkeypatch.setenv("CHURN_CONF_ROOT", str(root))
+
+    assert config_loader(None)["parameters"]["model"]["C"] == 0.25
+    assert conf_root() == root.resolve()
+
+
+def test_a_configuration_root_with_no_base_is_one_line(raw_csv: Path, tmp_path: Path) -> None:
+    data_root = tmp_path / "data"
+    place_raw(raw_csv, data_root)
+    before = tree_snapshot(data_root)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for command in ([sys.executable, "-m", "level2_pipeline"], [sys.executable, "-m", "level3_system", "train"]):
+        line = _one_line(_run(command, {"CHURN_CONF_ROOT": str(empty)}, data_root))
+        assert f"CHURN_CONF_ROOT={empty}: no base/ folder there" in line, line
+    assert tree_snapshot(data_root) == before, "a command refused for a bad configuration root changed stored data"
+
+
 # --- one line for every bad setting, at every entry point -------------------------------------------------------
 
 BAD_DATA_SCIENCE = {"parameters_data_science.yml": "model:\n  C: -1\n"}
@@ -82,9 +116,7 @@ def _run(command: list[str], env: dict[str, str], data_root: Path) -> subprocess
 
 
 def _clean_environment() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_", "PREFECT_API"))}
+    return environment_without("CHURN_", "MLFLOW_", "PREFECT_API")
 
 
 def _one_line(completed: subprocess.CompletedProcess[str]) -> str:
@@ -188,8 +220,8 @@ def test_an_environment_with_no_folder_is_one_line_naming_the_ones_there(
     place_raw(raw_csv, data_root)
     before = tree_snapshot(data_root)
     line = _one_line(_run(command, variables, data_root))
-    assert f"environment '{UNKNOWN_ENV}' not found: conf/ has " in line, line
-    assert "mlc" in line and f"make init DATA=file.csv TARGET=column ENV={UNKNOWN_ENV}" in line, line
+    assert f"environment '{UNKNOWN_ENV}' not found: {shown(conf_root())}/ has local, mlc; " in line, line
+    assert f"make init DATA=file.csv TARGET=column ENV={UNKNOWN_ENV}" in line, line
     assert tree_snapshot(data_root) == before, "a command refused for an unknown environment changed stored data"
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from level2_pipeline.config import CONF_ROOT, check_parameters, config_loader
+from level2_pipeline.config import check_parameters, conf_root, config_loader
 from level2_pipeline.contract import DataContract
 from level2_pipeline.ingestion import sha256_of
 from level2_pipeline.params import CleanParams, ModelParams, SplitParams
@@ -108,12 +108,12 @@ def init(
     env: str | None = None,
 ) -> int:
     env = _checked_env(env)
-    folder = CONF_ROOT / env
+    folder = conf_root() / env
     if folder.exists() and not force:
         raise InitRefused(f"{shown(folder)} exists: choose another ENV, or FORCE=1 (--force) to replace it")
     frame = read_csv(data)
     raw_path = settings.data_root / "01_raw" / f"{env}.csv"
-    staged = Path(tempfile.mkdtemp(dir=CONF_ROOT, prefix=f"_init-{env}-"))  # not hidden: Kedro skips dot-folders
+    staged = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f"_init-{env}-"))  # not hidden: Kedro skips dot-folders
     staged.chmod(0o755)  # mkdtemp's is private; conf/ folders are not
     staged_raw: Path | None = None
     try:
@@ -150,7 +150,7 @@ def _report(
     env: str, data: str, inference: Inference, baseline: Baseline, raw: Path, digest: str, renamed: list[str]
 ) -> None:
     contract = inference.contract
-    print(f"init: {shown(CONF_ROOT / env)}/ from {data} ({inference.rows} rows, {len(contract['columns'])} columns)")
+    print(f"init: {shown(conf_root() / env)}/ from {data} ({inference.rows} rows, {len(contract['columns'])} columns)")
     for line in inference.described:
         print(f"  {line}")
     rows, rate = contract["rows"], contract["positive_rate"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from support import PROJECT_ROOT, conf_environment
 
 from benchmarks.compare import build_report
+from level2_pipeline.config import conf_root
+from level2_pipeline.project import shown
 from tools.levels import discover_levels, level1_constants, level1_differences
 
 
@@ -26,5 +28,6 @@ def test_an_override_level1_cannot_see_is_named_in_the_comparison() -> None:
         differences = level1_differences(env)
         report = build_report(discover_levels(PROJECT_ROOT, report_skipped=False), {}, {}, level1_differs=differences)
 
-    assert differences == [f"conf/{env}/parameters_data_science.yml: model.C = 0.5 (level 1: C = 1.0)"], differences
+    where = shown(conf_root() / env / "parameters_data_science.yml")
+    assert differences == [f"{where}: model.C = 0.5 (level 1: C = 1.0)"], differences
     assert "⁵ Level 1 hard-codes its parameters" in report and "model.C = 0.5" in report, report[-600:]

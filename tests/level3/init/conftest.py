@@ -1,16 +1,16 @@
-"""`make init` writes into the project's conf/ (the loaders read only there): each test gets a name of its own,
-`conf/pytest-init-<id>/` (gitignored as conf/pytest-*), removed afterwards; its raw copy goes to a tmp data root."""
+"""`make init` writes into the configuration root (the test's own, tests/conftest.py), an environment named
+`pytest-init-<id>`; its raw copy goes to a tmp data root. A module's shared `make init` run writes into a root of
+the module's own, which each of its tests then copies."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from support import own_conf_root
 
-from level2_pipeline.config import CONF_ROOT
 from level3_system.settings import Level3Settings
 
 
@@ -19,17 +19,15 @@ def _new_name() -> str:
 
 
 @pytest.fixture
-def env_name() -> Iterator[str]:
-    name = _new_name()
-    yield name
-    shutil.rmtree(CONF_ROOT / name, ignore_errors=True)
+def env_name() -> str:
+    return _new_name()
 
 
 @pytest.fixture(scope="module")
-def module_env_name() -> Iterator[str]:
-    name = _new_name()
-    yield name
-    shutil.rmtree(CONF_ROOT / name, ignore_errors=True)
+def module_env_name(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Set up before any test's own root (a higher scope), so every test of the module copies what it wrote."""
+    with own_conf_root(tmp_path_factory.mktemp("module-conf-root")):
+        yield _new_name()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from init_support import customers
 
-from level2_pipeline.config import CONF_ROOT, load_contract_and_clean
+from level2_pipeline.config import conf_root, load_contract_and_clean
 from level2_pipeline.pipelines.data_processing.nodes import build_features, clean
 from level3_system.init.infer import infer, round_out
 from level3_system.init.write import scalar
@@ -49,7 +49,7 @@ def test_gaps_become_nullability_and_fill_rules(written: tuple[str, pd.DataFrame
 def test_base_rules_are_dropped_by_null(written: tuple[str, pd.DataFrame]) -> None:
     """Environments merge key by key: conf/base's Telco rule is written as null, and null drops it."""
     env, _ = written
-    raw = yaml.safe_load((CONF_ROOT / env / "parameters_data_processing.yml").read_text())
+    raw = yaml.safe_load((conf_root() / env / "parameters_data_processing.yml").read_text())
 
     assert raw["clean"]["fill_missing"]["total_charges"] is None
     assert "total_charges" not in load_contract_and_clean(env)[1].fill_missing

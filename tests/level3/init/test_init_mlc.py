@@ -6,7 +6,6 @@ its `rownames` column, conf/base's rename makes it `customer_id`, as in conf/mlc
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from init_support import mlc_churn
+from support import environment_without
 
 from level2_pipeline.config import check_run_parameters, load_contract, load_parameters
 from level2_pipeline.contract import DataContract
@@ -105,7 +105,7 @@ def test_level3_settings_name_the_env_and_a_measured_floor(mlc_init: InitRun, in
 @pytest.mark.slow
 def test_validate_passes_on_the_inferred_conf(mlc_init: InitRun, tmp_path: Path) -> None:
     """`python -m level3_system validate` with CHURN_KEDRO_ENV: both gates, on the raw copy init made."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_", "PREFECT_"))}
+    env = environment_without("CHURN_", "MLFLOW_", "PREFECT_")
     env |= {
         "CHURN_KEDRO_ENV": mlc_init.env,
         "CHURN_DATA_DIR": str(mlc_init.data_root),

@@ -6,7 +6,6 @@ Command-level refusals (the file, ENV, an existing conf/) also leave nothing beh
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -17,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from init_support import customers
-from support import tree_snapshot
+from support import environment_without, tree_snapshot
 
-from level2_pipeline.config import CONF_ROOT
+from level2_pipeline.config import conf_root
 from level2_pipeline.errors import explain
 from level2_pipeline.project import PROJECT_ROOT
 from level3_system.init.command import init
@@ -73,13 +72,14 @@ def test_refuses_with_one_line(change: Callable[..., pd.DataFrame], kwargs: dict
 
 def test_a_refusal_writes_nothing(env_name: str, settings: Level3Settings, write_csv: Callable[..., Path]) -> None:
     source = write_csv(customers().assign(churned=lambda f: f["churn"]))
+    before = tree_snapshot(conf_root())  # the test's own root: nothing else writes there meanwhile
     with pytest.raises(InitRefused, match="equals the target"):
         init(settings, str(source), "churn", env=env_name)
 
-    # What init writes in conf/ is its env and, while it works, a staging folder `_init-<env>-*`: neither is left.
-    # (Other tests create envs of their own in conf/ meanwhile: the whole listing is not this test's to compare.)
-    left = sorted(p.name for p in CONF_ROOT.iterdir() if p.name == env_name or p.name.startswith(f"_init-{env_name}-"))
-    assert left == [], f"a refused init left {left} in conf/"
+    # init writes its env and, while it works, a staging folder `_init-<env>-*`: neither is left, nothing changed.
+    left = sorted(p.name for p in conf_root().iterdir() if p.name == env_name or p.name.startswith("_init-"))
+    assert left == [], f"a refused init left {left} in its configuration root"
+    assert tree_snapshot(conf_root()) == before, "a refused init changed the configuration root"
     assert not settings.data_root.exists() or not any(settings.data_root.rglob("*.csv")), "a raw copy was written"
 
 
@@ -109,15 +109,15 @@ def test_an_existing_conf_is_kept_unless_forced(
     first = write_csv(customers(seed=0), "first.csv")
     second = write_csv(customers(seed=1), "second.csv")
     assert init(settings, str(first), "churn", env=env_name) == 0
-    written = tree_snapshot(CONF_ROOT / env_name)
+    written = tree_snapshot(conf_root() / env_name)
 
     with pytest.raises(InitRefused, match=f"conf/{env_name} exists: choose another ENV, or FORCE=1"):
         init(settings, str(second), "churn", env=env_name)
-    assert tree_snapshot(CONF_ROOT / env_name) == written, "a refused init changed the existing conf/"
+    assert tree_snapshot(conf_root() / env_name) == written, "a refused init changed the existing conf/"
 
     assert init(settings, str(second), "churn", env=env_name, force=True) == 0
-    assert tree_snapshot(CONF_ROOT / env_name) != written, "--force did not replace the conf/"
-    assert not list(CONF_ROOT.glob(f"*{env_name}*replaced*")) and not list(CONF_ROOT.glob(f"_init-{env_name}-*"))
+    assert tree_snapshot(conf_root() / env_name) != written, "--force did not replace the conf/"
+    assert not list(conf_root().glob(f"*{env_name}*replaced*")) and not list(conf_root().glob(f"_init-{env_name}-*"))
 
 
 def test_another_raw_file_of_the_same_name_is_kept_unless_forced(
@@ -130,12 +130,12 @@ def test_another_raw_file_of_the_same_name_is_kept_unless_forced(
     with pytest.raises(InitRefused, match="exists with other content"):
         init(settings, str(write_csv(customers())), "churn", env=env_name)
 
-    assert raw.read_text() == "someone,else\n1,2\n" and not (CONF_ROOT / env_name).exists()
+    assert raw.read_text() == "someone,else\n1,2\n" and not (conf_root() / env_name).exists()
 
 
 def test_the_command_line_exits_1_with_one_line(tmp_path: Path) -> None:
     """What `make init` shows: `level 3 failed: <why>` on stderr, exit 1 (as every level-3 command's refusal)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_", "PREFECT_"))}
+    env = environment_without("CHURN_", "MLFLOW_", "PREFECT_")
     env |= {"CHURN_DATA_DIR": str(tmp_path / "data"), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
     completed = subprocess.run(
         [sys.executable, "-m", "level3_system", "init", str(tmp_path / "none.csv"), "churn", "--env", "pytest-x"],

@@ -9,7 +9,6 @@ triggered training takes ~20 s.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ import pytest
 from level3_support import Store, log_and_register, make_settings
 from log_support import fill_log
 from servers import Server, free_port, http_ok, start, wait_until
-from support import PROJECT_ROOT, QUIET_ENV
+from support import PROJECT_ROOT, QUIET_ENV, environment_without
 
 from level3_system.lifecycle import registry
 from level3_system.monitoring.traffic import draw
@@ -39,7 +38,7 @@ TRAINING_TIMEOUT = 150
 
 
 def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_", "PREFECT_"))} | QUIET_ENV
+    return environment_without("CHURN_", "MLFLOW_", "PREFECT_") | QUIET_ENV
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pandas as pd
 import pytest
 from level3_support import Store, log_and_register, make_settings, point_champion_at
 from log_support import fill_log, monitored
-from support import PROJECT_ROOT
+from support import PROJECT_ROOT, environment_without
 
 from level3_system.monitoring.traffic import draw
 from level3_system.settings import load_settings
@@ -154,7 +153,7 @@ def test_the_reference_is_the_served_versions_own(
 
 def _make_monitor(settings: Any, **variables: str) -> subprocess.CompletedProcess[str]:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_", "PREFECT_API"))},
+        **environment_without("CHURN_", "MLFLOW_", "PREFECT_API"),
         "CHURN_TRACKING_URI": settings.resolved_tracking_uri,
         "CHURN_DATA_DIR": str(settings.data_root),
         **variables,

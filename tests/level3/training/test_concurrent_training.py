@@ -7,7 +7,6 @@ chain. Without the promotion lock both read "no champion yet" and the second sil
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 from level3_support import MODEL_NAME, Store, make_settings
-from support import PROJECT_ROOT, QUIET_ENV, place_raw
+from support import PROJECT_ROOT, QUIET_ENV, environment_without, place_raw
 
 from level3_system.lifecycle import registry
 
@@ -91,7 +90,7 @@ def test_two_trainings_started_at_once_both_finish(raw_csv: Path, tmp_path: Path
     """`python -m level3_system train`, twice at the same moment, on one data folder and one embedded store."""
     data = tmp_path / "data"
     place_raw(raw_csv, data)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_", "PREFECT_"))}
+    env = environment_without("CHURN_", "MLFLOW_", "PREFECT_")
     env.update(QUIET_ENV)
     store = Store(tmp_path / "store")
     env["CHURN_DATA_DIR"], env["CHURN_PREFECT_HOME"] = str(data), str(tmp_path / "prefect")
@@ -125,7 +124,7 @@ def test_processes_opening_a_new_store_at_once_all_open_it(tmp_path: Path) -> No
     """MLflow creates an embedded store's tables on first connection, unlocked; without `locks.store_lock` nearly
     every start of four processes on a new database fails ("table … already exists"), measured 5 of 5 rounds."""
     uri = f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_", "PREFECT_"))} | QUIET_ENV
+    env = environment_without("CHURN_", "MLFLOW_", "PREFECT_") | QUIET_ENV
     gate = tmp_path / "ready"
     gate.mkdir()
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "stdin": subprocess.DEVNULL, "text": True}

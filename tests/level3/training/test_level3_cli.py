@@ -5,7 +5,6 @@ One subprocess only (a fresh interpreter pays ~8 s of imports); the rest calls t
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 from corruptions import by_name
-from support import RAW_RELATIVE
+from support import RAW_RELATIVE, environment_without
 
 from level3_system import cli
 from level3_system.training.command import format_summary
@@ -25,7 +24,7 @@ def test_validate_refuses_a_corrupted_file_and_names_the_check(raw_frame: pd.Dat
     (corruption,) = by_name("unknown_category")
     data_root = tmp_path / "data"
     corruption.write(raw_frame, data_root / RAW_RELATIVE)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_", "PREFECT_"))}
+    env = environment_without("CHURN_", "MLFLOW_", "PREFECT_")
     env.update(
         {
             "CHURN_DATA_DIR": str(data_root),
@@ -131,7 +130,7 @@ def test_apply_environment_gives_prefect_the_terminal_handler(tmp_path: Path) ->
         "from level3_system.settings import load_settings, apply_environment; apply_environment(load_settings()); "
         "import logging, prefect.main; print(type(logging.getLogger().handlers[0]).__name__)"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "PREFECT_LOGGING", "LEVEL3_"))}
+    env = environment_without("CHURN_", "PREFECT_LOGGING", "LEVEL3_")
     env["CHURN_DATA_DIR"], env["MLFLOW_TRACKING_URI"] = str(tmp_path), f"sqlite:///{tmp_path / 'mlflow.db'}"
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False, timeout=120

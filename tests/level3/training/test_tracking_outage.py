@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from level3_support import MODEL_NAME, TwoVersions
 from servers import free_port, mlflow_server_on
-from support import PROJECT_ROOT, QUIET_ENV, place_raw
+from support import PROJECT_ROOT, QUIET_ENV, environment_without, place_raw
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 
@@ -41,7 +41,7 @@ def test_a_tracking_server_lost_mid_training_fails_the_flow_cleanly(
     }
     data = tmp_path / "data"
     place_raw(raw_csv, data)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHURN_", "MLFLOW_", "PREFECT_"))}
+    env = environment_without("CHURN_", "MLFLOW_", "PREFECT_")
     env.update(QUIET_ENV)
     # The session's Prefect server: a temporary one on a fresh home would first spend ~15 s migrating its database
     env.update({"CHURN_DATA_DIR": str(data), "PREFECT_API_URL": str(get_current_settings().api.url)})
