@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,16 +73,38 @@ def _under_load(client: Any, bodies: list[dict[str, Any]], stop: threading.Event
     return statuses, threads
 
 
-def _outage(postgres: Postgres, client: Any, bodies: list[dict[str, Any]], down_seconds: float) -> list[int]:
-    """Load for 1 s, the database down for `down_seconds` under load, back, 1 s more; the statuses answered."""
+def _until(client: Any, condition: Callable[[dict[str, float]], bool], what: str, timeout: float = 60) -> None:
+    """Poll /metrics until `condition` holds; fail saying `what` did not happen within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition(_samples(client)):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} within {timeout:.0f} s: {_samples(client)}")
+
+
+WRITTEN = "churn_prediction_log_rows_written_total"
+ERRORS = "churn_prediction_log_write_errors_total"
+QUEUED = "churn_prediction_log_rows_queued"
+DROPPED = "churn_prediction_log_rows_dropped_total"
+
+
+def _outage(postgres: Postgres, client: Any, bodies: list[dict[str, Any]], queue_rows: int) -> list[int]:
+    """Under load throughout: until rows reach the database; killed, until the writer has noticed and holds rows
+    (or, past its bound, drops them); started again, until it writes again. Returns the statuses answered."""
     stop = threading.Event()
     statuses, threads = _under_load(client, bodies, stop)
     try:
-        time.sleep(1.0)
+        _until(client, lambda s: s[WRITTEN] > 0, "no row reached the database before the crash")
         postgres.crash()
-        time.sleep(down_seconds)
+        if queue_rows > 100:  # rows wait in the queue while the database is down
+            held = lambda s: s[ERRORS] >= 1 and s[QUEUED] >= 100  # noqa: E731
+        else:  # the queue's bound is hit: rows are dropped and counted
+            held = lambda s: s[ERRORS] >= 1 and s[DROPPED] > 0  # noqa: E731
+        _until(client, held, "the writer did not notice the outage and hold or drop rows")
+        written_before = _samples(client)[WRITTEN]
         postgres.start_again()
-        time.sleep(1.0)
+        _until(client, lambda s: s[WRITTEN] > written_before, "the writer did not write again after the restart")
     finally:
         stop.set()
         for thread in threads:
@@ -91,13 +113,8 @@ def _outage(postgres: Postgres, client: Any, bodies: list[dict[str, Any]], down_
 
 
 def _drained(client: Any, timeout: float = 60) -> dict[str, float]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        samples = _samples(client)
-        if samples["churn_prediction_log_rows_queued"] == 0:
-            return samples
-        time.sleep(0.2)
-    raise AssertionError(f"the writer did not drain its queue after the database came back: {_samples(client)}")
+    _until(client, lambda s: s[QUEUED] == 0, "the writer did not drain its queue after the database came back", timeout)
+    return _samples(client)
 
 
 @pytest.mark.parametrize("queue_rows", [100_000, 50], ids=["buffered", "bound-hit"])
@@ -113,13 +130,12 @@ def test_a_log_database_restart_under_load_fails_no_request(
     before = _rows(url)
     log = PredictionLogSettings(url=url, flush_seconds=0.05, queue_rows=queue_rows)
     with TestClient(create_app(champion.settings.model_copy(update={"prediction_log": log}))) as client:
-        statuses = _outage(postgres, client, holdout_bodies, down_seconds=3.0)
+        statuses = _outage(postgres, client, holdout_bodies, queue_rows)
         samples = _drained(client)
         # Then no request failed for the log's sake
         assert statuses and set(statuses) == {200}, f"answers during the outage: {sorted(set(statuses))}"
-        written = samples["churn_prediction_log_rows_written_total"]
-        dropped = samples["churn_prediction_log_rows_dropped_total"]
-        assert samples["churn_prediction_log_write_errors_total"] >= 1, "the outage was never noticed"
+        written, dropped = samples[WRITTEN], samples[DROPPED]
+        assert samples[ERRORS] >= 1, "the outage was never noticed"
     # And every accepted row is in the database or counted as dropped
     logged = _rows(url) - before
     assert logged == written, f"{logged} rows in the database, the writer says {written:.0f}"
