@@ -157,11 +157,19 @@ def _versions(result: tuple[str | None, Any]) -> tuple[str | None, str]:
     return result[0], result[1].version
 
 
+def _until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout:.0f} s")
+        time.sleep(0.02)
+
+
 def test_the_service_follows_a_promotion_by_itself_under_load(
     two_versions: TwoVersions, serve: Any, holdout_bodies: list[dict[str, Any]]
 ) -> None:
-    """`serving.reload_interval_seconds` (the platform's service): a promoted version is served within the interval,
-    with no failed request and no restart."""
+    """`serving.reload_interval_seconds` (the platform's service): a promoted version is served by itself, with no
+    failed request and no restart."""
     from level3_support import with_serving
 
     settings = with_serving(two_versions.settings, reload_interval_seconds=0.3)
@@ -180,20 +188,15 @@ def test_the_service_follows_a_promotion_by_itself_under_load(
     worker = threading.Thread(target=fire, daemon=True)
     worker.start()
     try:
-        time.sleep(0.5)
-        promoted_at = time.monotonic()
+        _until(lambda: len(answers) >= 20, "no 20 answers from version 1 under load")
         point_champion_at(settings, "2")  # what a promotion does: one alias update
-        while time.monotonic() - promoted_at < 10 and not (answers and answers[-1][1] == "2"):
-            time.sleep(0.05)
-        followed_after = time.monotonic() - promoted_at
-        time.sleep(0.3)
+        _until(lambda: bool(answers) and answers[-1][1] == "2", "the service did not follow the promotion")
+        followed_at = len(answers)
+        _until(lambda: len(answers) >= followed_at + 20, "no 20 answers from version 2 under load")
     finally:
         stop.set()
         worker.join(timeout=30)
-    assert answers and answers[-1][1] == "2", (
-        f"still on {answers[-1] if answers else None} after {followed_after:.1f} s"
-    )
-    assert followed_after < 3, f"the service took {followed_after:.1f} s to follow (interval 0.3 s)"
+    # How fast it follows (within the interval) is measured by benchmarks/bench_reload.py, not asserted here.
     failed = [a for a in answers if a[0] != 200]
     assert not failed, f"{len(failed)} of {len(answers)} requests failed while the service swapped: {failed[:3]}"
     assert {v for _, v in answers} == {"1", "2"}

@@ -6,7 +6,6 @@ tests read what the real flow run (the session's `first_run`, no new flow) wrote
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -49,15 +48,13 @@ def test_weighted_metrics_with_unit_weights_are_scikit_learns() -> None:
     assert found["precision@0.5"][0] == pytest.approx(y[p >= 0.5].mean())
 
 
-def test_bootstrap_interval_holds_the_estimate_is_deterministic_and_fast() -> None:
+def test_bootstrap_interval_holds_the_estimate_and_is_deterministic() -> None:
+    """Its speed (1,000 resamples of a holdout in well under a second) is benchmarks/bench_model_card.py's."""
     y, p = synthetic()
-    started = time.perf_counter()
     first = bootstrap_metrics(y, p, [0.5, 0.3], resamples=1000, seed=7)
-    seconds = time.perf_counter() - started
     again = bootstrap_metrics(y, p, [0.5, 0.3], resamples=1000, seed=7)
     other = bootstrap_metrics(y, p, [0.5, 0.3], resamples=1000, seed=8)
 
-    assert seconds < 1.0, f"1,000 resamples took {seconds:.2f} s"
     assert set(first) == {"roc_auc", "pr_auc", "brier", "recall@0.5", "precision@0.5", "recall@0.3", "precision@0.3"}
     for name, estimate in first.items():
         assert estimate.low <= estimate.value <= estimate.high, (name, estimate)
