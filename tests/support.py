@@ -8,8 +8,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,15 @@ def conf_environment(files: dict[str, str]) -> Iterator[str]:
         yield name
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def eventually(condition: Callable[[], bool], what: str, timeout: float = 60, interval: float = 0.05) -> None:
+    """Wait on a condition itself, with a deadline (never a fixed sleep): fail saying `what` did not happen."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout:.0f} s")
+        time.sleep(interval)
 
 
 def tree_snapshot(root: Path) -> dict[str, bytes]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from servers import Postgres, postgres_missing, start_postgres
+from support import eventually
 
 pytestmark = [pytest.mark.servers]
 
@@ -74,13 +75,8 @@ def _under_load(client: Any, bodies: list[dict[str, Any]], stop: threading.Event
 
 
 def _until(client: Any, condition: Callable[[dict[str, float]], bool], what: str, timeout: float = 60) -> None:
-    """Poll /metrics until `condition` holds; fail saying `what` did not happen within `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition(_samples(client)):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} within {timeout:.0f} s: {_samples(client)}")
+    """Until /metrics satisfies `condition` (the writer's own counters)."""
+    eventually(lambda: condition(_samples(client)), what, timeout)
 
 
 WRITTEN = "churn_prediction_log_rows_written_total"

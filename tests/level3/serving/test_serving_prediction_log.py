@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from servers import free_port, http_ok, start, wait_until
 from sqlalchemy import select
+from support import eventually
 
 from level3_system.prediction_log.schema import create_engine, predictions
 from level3_system.serving.app import create_app
@@ -98,10 +99,8 @@ def test_a_database_that_is_down_never_fails_a_request(
         statuses = [client.post("/predict", json=body).status_code for body in holdout_bodies[:120]]
         assert set(statuses) == {200}, f"statuses while the log was down: {set(statuses)}"
         # Then the writer notices, holds rows up to its bound and drops (and counts) the rest
-        deadline = time.monotonic() + 30
-        while _metric(client, "churn_prediction_log_write_errors_total") < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert _metric(client, "churn_prediction_log_write_errors_total") >= 1, "the failing writes were not counted"
+        errors = lambda: _metric(client, "churn_prediction_log_write_errors_total") >= 1  # noqa: E731
+        eventually(errors, "the failing writes were not counted", timeout=30)
         dropped = _metric(client, "churn_prediction_log_rows_dropped_total")
         queued = _metric(client, "churn_prediction_log_rows_queued")
         assert dropped > 0 and queued > 0, f"past the bound rows must be dropped and counted: {dropped=}, {queued=}"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from level3_support import TwoVersions, apply_decision, point_champion_at
+from support import eventually
 
 
 @pytest.fixture(scope="module")
@@ -157,14 +157,6 @@ def _versions(result: tuple[str | None, Any]) -> tuple[str | None, str]:
     return result[0], result[1].version
 
 
-def _until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout:.0f} s")
-        time.sleep(0.02)
-
-
 def test_the_service_follows_a_promotion_by_itself_under_load(
     two_versions: TwoVersions, serve: Any, holdout_bodies: list[dict[str, Any]]
 ) -> None:
@@ -188,11 +180,11 @@ def test_the_service_follows_a_promotion_by_itself_under_load(
     worker = threading.Thread(target=fire, daemon=True)
     worker.start()
     try:
-        _until(lambda: len(answers) >= 20, "no 20 answers from version 1 under load")
+        eventually(lambda: len(answers) >= 20, "no 20 answers from version 1 under load")
         point_champion_at(settings, "2")  # what a promotion does: one alias update
-        _until(lambda: bool(answers) and answers[-1][1] == "2", "the service did not follow the promotion")
+        eventually(lambda: bool(answers) and answers[-1][1] == "2", "the service did not follow the promotion")
         followed_at = len(answers)
-        _until(lambda: len(answers) >= followed_at + 20, "no 20 answers from version 2 under load")
+        eventually(lambda: len(answers) >= followed_at + 20, "no 20 answers from version 2 under load")
     finally:
         stop.set()
         worker.join(timeout=30)
