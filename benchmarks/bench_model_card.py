@@ -11,12 +11,11 @@ Target (PASS/MISS, never a failure): ≤ 1 s.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
 
-from benchmarks.verdicts import verdict
+from benchmarks.verdicts import median_verdict
 
 TARGET_SECONDS = 1.0
 HOLDOUT_ROWS = 1409
@@ -36,10 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         bootstrap_metrics(y, p, [0.5, 0.3], resamples=1000, seed=run)
         seconds.append(time.perf_counter() - started)
-    median = statistics.median(seconds)
     print(f"model card bootstrap: 1,000 resamples × {HOLDOUT_ROWS} rows, 2 thresholds, {args.runs} runs")
-    print(f"  median {median:.3f} s   min {min(seconds):.3f} s   max {max(seconds):.3f} s")
-    print(f"  {verdict(median <= TARGET_SECONDS)}  median ≤ {TARGET_SECONDS:.0f} s")
+    print(median_verdict(seconds, TARGET_SECONDS, digits=3))
     return 0
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
-import statistics
 import tempfile
 import threading
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.servers import QUIET_ENV
-from benchmarks.verdicts import verdict
+from benchmarks.verdicts import median_verdict
 
 TARGET_SECONDS = 3.0
 INTERVAL_SECONDS = 0.3
@@ -123,10 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             body = example_customer(contract)
             for run in range(args.runs):
                 seconds.append(_follow(served, body, move, versions[(run + 1) % 2]))
-    median = statistics.median(seconds)
     print(f"promotion → served, reload interval {INTERVAL_SECONDS} s, {args.runs} promotions under load")
-    print(f"  median {median:.2f} s   min {min(seconds):.2f} s   max {max(seconds):.2f} s")
-    print(f"  {verdict(median <= TARGET_SECONDS)}  median ≤ {TARGET_SECONDS:.0f} s")
+    print(median_verdict(seconds, TARGET_SECONDS))
     return 0
 
 

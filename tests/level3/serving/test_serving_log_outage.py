@@ -75,8 +75,11 @@ def _under_load(client: Any, bodies: list[dict[str, Any]], stop: threading.Event
 
 
 def _until(client: Any, condition: Callable[[dict[str, float]], bool], what: str, timeout: float = 60) -> None:
-    """Until /metrics satisfies `condition` (the writer's own counters)."""
-    eventually(lambda: condition(_samples(client)), what, timeout)
+    """Until /metrics satisfies `condition` (the writer's own counters); a failure shows them."""
+    try:
+        eventually(lambda: condition(_samples(client)), what, timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {_samples(client)}") from None
 
 
 WRITTEN = "churn_prediction_log_rows_written_total"
