@@ -1,4 +1,4 @@
-"""`make bench`: time every level end to end over several runs, then show where level 2's time goes.
+"""`make bench`: time every level end to end over several runs, then show where level 2's and level 3's time goes.
 
 Why: each level should earn its overhead. The targets (level 2 within 3 s of level 1, level 3 within 12 s) are
 checked on medians and printed as PASS/MISS; this is a benchmark, not a test, so a MISS does not fail it, only a
@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks import level3_breakdown
 from benchmarks.compare import markdown_table
 from benchmarks.verdicts import verdict
 from level2_pipeline.project import PROJECT_ROOT
@@ -230,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_breakdown:
             print("\nWhere the time goes (same invocation):\n")
             print(breakdown(times))
+            level1, level3 = (next((t for t in times if t.level.number == n), None) for n in (1, 3))
+            if level3 is not None:
+                print("\nWhere level 3's time goes (same invocation; the probe trains once more):\n")
+                found = level3_breakdown.measure(PROJECT_ROOT, _env())
+                print(level3_breakdown.report(found, level3.median, level1.median if level1 else None))
     except subprocess.CalledProcessError as exc:
         command = " ".join(str(a) for a in exc.cmd)[:120]
         print(f"bench: `{command}` failed (exit {exc.returncode}):\n{(exc.stdout or '') + (exc.stderr or '')}")
