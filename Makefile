@@ -131,12 +131,16 @@ image-check: ## the real Dockerfile built (on stand-in base images if no registr
 # Two processes by default (pytest-xdist; a test file stays in one): the suite waits on servers and subprocesses
 # as much as it computes. TEST_WORKERS=0 runs it in one process; `pytest -m servers` runs the real-server tests.
 TEST_WORKERS ?= 2
+# pytest caches its assertion-rewritten test modules as bytecode only when writing bytecode is allowed: on machines
+# that set PYTHONDONTWRITEBYTECODE every process (each worker, each pytest a test starts) rewrote ~90 modules again,
+# ~1-2 s each time. The test targets allow it (the __pycache__ folders are git-ignored); nothing else changes.
+TEST_ENV := PYTHONDONTWRITEBYTECODE=
 test: lint ## lint, then run the whole test suite (real PostgreSQL, MLflow and Prefect servers included)
-	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	@$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The markers (pyproject.toml's [tool.pytest.ini_options]) are the one place that says which test is which.
 check: lint ## the inner loop: lint, then every test not marked slow or servers (about a minute; make test runs all)
-	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow and not servers" --durations=10
+	@$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow and not servers" --durations=10
 
 # Offline, a few seconds: every linter's binary comes from its wheel (pyproject's dev group); the Compose schema is
 # vendored (deploy/schemas/README.md). deploy/check.py checks what the schema cannot (references, ports, secrets).

@@ -28,6 +28,7 @@ import subprocess  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -43,10 +44,12 @@ from level3_support import (  # noqa: E402
 )
 from support import QUIET_ENV, RAW_RELATIVE, LevelRun, own_conf_root, place_raw, run_level1  # noqa: E402
 
-from level2_pipeline.contract import DataContract  # noqa: E402
 from level2_pipeline.ingestion import RawFile, ingest, load_config  # noqa: E402
 from level3_system.settings import Level3Settings  # noqa: E402
-from level3_system.training.compose import TrainingOutcome  # noqa: E402
+
+if TYPE_CHECKING:  # scikit-learn and Kedro come with them: xdist's controller imports this file, runs no test
+    from level2_pipeline.contract import DataContract
+    from level3_system.training.compose import TrainingOutcome
 
 # A test that needs a Prefect server (a flow, `make score`, a training) is `slow` whatever its file says: the marker
 # follows the dependency, so `make check` (-m "not slow and not servers") never starts one. The markers are

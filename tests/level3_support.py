@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from level2_pipeline.ingestion import sha256_of
-from level3_system.lifecycle.promotion import Decision
 from level3_system.settings import DirectionalCheck, InvarianceCheck, Level3Settings, PromotionRules, ServingSettings
+
+if TYPE_CHECKING:  # scikit-learn comes with it (~2 s): xdist's controller imports this file and never trains
+    from level3_system.lifecycle.promotion import Decision
 
 MODEL_NAME = "telco-churn"
 EXPERIMENT = "telco-churn"
