@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from level3_system.init import refusals
-from level3_system.init.refusals import MAX_CATEGORIES, InitRefused
+from level3_system.init.refusals import MAX_CATEGORIES, InitRefused, gaps
 
 # Numeric bounds: the observed range widened by this share of its span on each side, never below 0 for a column
 # with no negative values, rounded outwards to two significant digits. They are API bounds (FORKING.md): a
@@ -162,12 +162,12 @@ def _gaps(frame: pd.DataFrame, name: str, spec: dict[str, Any], candidates: list
     if spec["role"] == "categorical":
         if MISSING not in spec["categories"]:
             spec["categories"] = sorted([*spec["categories"], MISSING])
-        return FillRule(MISSING, f"{count} gaps{where}: {MISSING!r}, a category of its own (a model learns it)")
+        return FillRule(MISSING, f"{gaps(count)}{where}: {MISSING!r}, a category of its own (a model learns it)")
     if explained:
-        rule = FillRule(0.0, f"{count} gaps{where}: 0 (nothing there yet) — check that 0 is what a gap means")
+        rule = FillRule(0.0, f"{gaps(count)}{where}: 0 (nothing there yet) — check that 0 is what a gap means")
     else:
         median = float(frame[name].median())
-        rule = FillRule(median, f"{count} gaps no other column explains: the median (a model cannot tell them apart)")
+        rule = FillRule(median, f"{gaps(count)} no other column explains: the median (a model cannot tell them apart)")
     spec["min"], spec["max"] = min(spec["min"], rule.value), max(spec["max"], rule.value)
     return rule
 
@@ -193,7 +193,7 @@ def _feature(
         rule = _gaps(frame, column, spec, [c for c in candidates if c != column])
         result.fill[column] = rule
         result.comments[column] = rule.why
-        detail += f"; {int(series.isna().sum())} gaps, filled with {rule.value!r}"
+        detail += f"; {gaps(int(series.isna().sum()))}, filled with {rule.value!r}"
         result.review.append(f"`{column}`: {rule.why}")
     spec["example"] = _python(example) if pd.notna(example) else None
     result.described.append(detail)

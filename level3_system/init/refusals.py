@@ -80,11 +80,16 @@ def _one_type(values: pd.Series) -> bool:
     return values.dtype != object or all(isinstance(v, str) for v in values)
 
 
+def gaps(count: int) -> str:
+    """`1 gap`, `11 gaps`: a count of missing values as the refusals, the proposal and its notes print it."""
+    return f"{count} gap" if count == 1 else f"{count} gaps"
+
+
 def check_target(frame: pd.DataFrame, target: str, positive: str | None) -> tuple[list[str], str, str]:
     """The target's two values (sorted), its positive class and why that one; refuses what is not binary text."""
     series = frame[target]
     if series.isna().any():
-        raise InitRefused(f"target `{target}` has {int(series.isna().sum())} gaps: drop those rows from the CSV")
+        raise InitRefused(f"target `{target}` has {gaps(int(series.isna().sum()))}: drop those rows from the CSV")
     values = sorted(series.astype(str).unique().tolist())
     if len(values) != 2:
         raise InitRefused(
@@ -125,9 +130,9 @@ def check_id(frame: pd.DataFrame, target: str, id_column: str | None) -> str | N
     series = frame[id_column]
     if not _unique(series):
         repeated = int(series.duplicated().sum())
-        gaps = int(series.isna().sum())
         raise InitRefused(
-            f"ID={id_column} is not unique per row ({repeated} repeated values, {gaps} gaps): an id names one row"
+            f"ID={id_column} is not unique per row ({repeated} repeated values, {gaps(int(series.isna().sum()))}):"
+            " an id names one row"
         )
     if series.dtype.kind not in "iuO":
         raise InitRefused(f"ID={id_column} holds {series.dtype} values: an id is whole numbers or text")

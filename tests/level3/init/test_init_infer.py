@@ -76,6 +76,16 @@ def test_examples_come_from_one_complete_row() -> None:
     assert {c: inference.contract["columns"][c]["example"] for c in features} == row.to_dict()
 
 
+def test_one_gap_is_counted_as_one() -> None:
+    frame = customers()
+    frame.loc[frame["age"].isna(), "age"] = frame["age"].median()
+    frame.loc[5, "age"] = None
+    inference = infer(frame, "churn", name="one gap")
+
+    assert inference.fill["age"].why.startswith("1 gap no other column explains"), inference.fill["age"].why
+    assert any(line.startswith("age:") and "; 1 gap, filled with" in line for line in inference.described)
+
+
 @pytest.mark.parametrize(
     ("value", "up", "rounded"), [(364.5, True, 370), (0.0707, False, 0.07), (-12.3, False, -13), (8684.8, True, 8700)]
 )

@@ -42,6 +42,7 @@ CASES = [
     ("positive not a value", lambda f: f, {"positive": "Yes"}, "POSITIVE=Yes: not a value of `churn`"),
     ("0/1 target", _with(churn=lambda f: (f["churn"] == "yes").astype(int)), {}, "is read as 0/1"),
     ("gaps in the target", lambda f: f.assign(churn=f["churn"].where(f.index > 2)), {}, "has 3 gaps"),
+    ("a gap in the target", lambda f: f.assign(churn=f["churn"].where(f.index > 0)), {}, "has 1 gap: drop"),
     ("constant column", _with(country="NL"), {}, "`country` has one value ('NL')"),
     ("empty column", _with(notes=np.nan), {}, "`notes` is empty"),
     ("ID not unique", lambda f: f, {"id_column": "plan"}, "ID=plan is not unique per row"),
