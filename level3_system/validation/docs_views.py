@@ -1,8 +1,7 @@
 """GX's data docs views, with the templates they compile kept for the process.
 
 GX builds a new Jinja environment for every page it renders, and Jinja compiles each template again for every
-new environment: 42 compilations per data docs build (27 with the pages sharing them), ~0.6 s of a 3.05 s gate
-here (`python -m benchmarks.bench_gates`: 2.43 s; the HTML is the same but for its timestamps and ids). These
+new environment: ~50 templates per data docs build, ~0.8 s of a gate's ~3 s here (the HTML is the same). These
 views are GX's own, named in the site's config (its documented extension point, `view: {module_name,
 class_name}`), with one thing added: a bytecode cache shared by every environment of the process. Jinja keys it
 by template file and checks the source's hash, so an edited or custom template is compiled again. It lives in
