@@ -156,7 +156,7 @@ lint: env ## ruff, hadolint (Dockerfile), compose.yaml against the Compose schem
 viz: env ## build a static kedro-viz site into data/08_reporting/level2/viz
 	@$(PY) -m level2_pipeline.viz
 
-bench: data ## time the levels, the service's start-up and throughput (vs mlflow models serve, log on vs off, a LightGBM version and a credit-scoring fork on the tree fast path vs sklearn, a bare FastAPI ceiling), the monitor, a promotion's reach to traffic and the model card's bootstrap
+bench: data ## time the levels, the service's start-up and throughput (vs mlflow models serve, log on vs off, a LightGBM version and a credit-scoring fork on the tree fast path vs sklearn, a bare FastAPI ceiling), the monitor, a promotion's reach to traffic, the model card's bootstrap and a gate's data docs
 	@$(PY) -m benchmarks.bench_levels
 	@$(PY) -m benchmarks.bench_startup
 	@$(PY) -m benchmarks.bench_serving
@@ -165,6 +165,7 @@ bench: data ## time the levels, the service's start-up and throughput (vs mlflow
 	@$(PY) -m benchmarks.bench_monitoring
 	@$(PY) -m benchmarks.bench_reload
 	@$(PY) -m benchmarks.bench_model_card
+	@$(PY) -m benchmarks.bench_gates
 
 # ROWS="1000000 10000000" CONFIGS="loop dask-1 dask-2 address" DATA=folder (keeps the synthetic inputs for next time).
 bench-scoring: data ## batch scoring at 1 M and 10 M rows: in-process loop vs Dask 1 and 2 workers vs scheduler + workers

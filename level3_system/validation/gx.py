@@ -122,6 +122,8 @@ def run_gate(gate: str, data: pd.DataFrame, checks: list[Check], reports_dir: Pa
         ProgressBarsConfig,
     )
 
+    from level3_system.validation.docs_views import site_views
+
     docs_dir = reports_dir / "data_docs" if reports_dir is not None else None
     sites = {}
     if docs_dir is not None:
@@ -129,7 +131,7 @@ def run_gate(gate: str, data: pd.DataFrame, checks: list[Check], reports_dir: Pa
             "class_name": "SiteBuilder",
             "show_how_to_buttons": False,
             "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": f"{docs_dir}/"},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            **site_views(),  # GX's views, compiling their templates once per process
         }
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),

@@ -7,6 +7,7 @@ user reads in `make validate` and in the flow's failure message.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -47,6 +48,37 @@ def test_gate_writes_data_docs_into_the_reports_folder(raw_csv: Path, contract: 
     index = tmp_path / "data_docs" / "index.html"
     assert report.data_docs == index, f"data docs reported at {report.data_docs}, expected {index}"
     assert index.stat().st_size > 0, "data docs index.html is empty"
+
+
+def test_a_second_gate_in_the_process_compiles_no_template_and_writes_the_same_pages(
+    raw_frame: pd.DataFrame, contract: DataContract, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GX builds a Jinja environment per page; docs_views keeps what they compile (~0.8 s of a gate here)."""
+    import jinja2
+
+    broken = raw_frame.copy()
+    broken.loc[3, "tenure"] = -5
+    first = run_gate("raw", broken, raw_checks(contract), tmp_path / "first")
+    compiled: list[str] = []
+    compile_template = jinja2.Environment.compile
+
+    def counted(
+        env: jinja2.Environment, source: str, name: str | None = None, *args: object, **kwargs: object
+    ) -> object:
+        compiled.append(str(name))
+        return compile_template(env, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    second = run_gate("raw", broken, raw_checks(contract), tmp_path / "second")
+
+    assert compiled == [], f"the second data docs build compiled {len(compiled)} templates again: {compiled[:5]}"
+    assert first.data_docs and second.data_docs, "a gate with a reports folder reported no data docs"
+    roots = [first.data_docs.parent, second.data_docs.parent]
+    pages = [sorted(p.relative_to(root).parts[0] for p in root.rglob("*.html")) for root in roots]
+    assert pages[0] == pages[1] == ["expectations", "index.html", "validations"], pages
+    page = next((tmp_path / "second" / "data_docs" / "validations").rglob("*.html")).read_text()
+    text = " ".join(re.sub("<[^>]+>", " ", page).split())
+    assert "1 unexpected values found" in text and "Unexpected Value Count -5 1" in text, "the failure is not shown"
 
 
 def test_gate_without_reports_folder_writes_no_docs(model_input_table: pd.DataFrame, contract: DataContract) -> None:
