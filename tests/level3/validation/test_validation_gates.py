@@ -53,7 +53,7 @@ def test_gate_writes_data_docs_into_the_reports_folder(raw_csv: Path, contract: 
 def test_a_second_gate_in_the_process_compiles_no_template_and_writes_the_same_pages(
     raw_frame: pd.DataFrame, contract: DataContract, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """GX builds a Jinja environment per page; docs_views keeps what they compile (~0.8 s of a gate here)."""
+    """GX builds a Jinja environment per page; docs_views keeps what they compile (~0.6 s of a 3.05 s gate here)."""
     import jinja2
 
     broken = raw_frame.copy()
